@@ -1,0 +1,13 @@
+//! Differentiable operations on tensors, one file per family. Each op computes its
+//! forward through backend primitives and records a backward rule built from ops.
+
+mod binary;
+mod conv;
+mod dropout;
+mod loss;
+mod matmul;
+mod norm;
+mod pool;
+mod reduce;
+mod shape_ops;
+mod unary;

@@ -1,0 +1,2 @@
+//! The pgcnn trainer library.
+pub mod bench;
