@@ -11,3 +11,5 @@ mod pool;
 mod reduce;
 mod shape_ops;
 mod unary;
+
+pub use conv::{Conv2dOptions, Padding};
