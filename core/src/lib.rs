@@ -39,6 +39,7 @@ pub use autodiff::{Gradients, Param, ParamId};
 pub use backend::Backend;
 pub use element::{DType, Element};
 pub use error::{Error, Result};
+pub use ops::norm::RunningStats;
 pub use ops::{Conv2dOptions, Padding};
 pub use shape::Shape;
 pub use tensor::Tensor;

@@ -6,7 +6,7 @@ mod conv;
 mod dropout;
 mod loss;
 mod matmul;
-mod norm;
+pub(crate) mod norm;
 mod pool;
 mod reduce;
 mod shape_ops;
