@@ -71,7 +71,7 @@ pub fn check_gradients<B: Backend>(
             values[i][j] = orig;
             let numeric = (plus - minus) / (2.0 * opts.eps);
             let ratio = (analytic[j] - numeric).abs() / (opts.atol + opts.rtol * numeric.abs());
-            if !(ratio <= 1.0) {
+            if ratio.is_nan() || ratio > 1.0 {
                 return Err(Error::Backward(format!(
                     "gradient check failed for input {i} (shape {:?}) element {j}: autodiff {} vs finite difference {}",
                     inputs[i].dims(),
