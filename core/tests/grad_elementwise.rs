@@ -81,19 +81,19 @@ fn reductions_match_finite_differences() {
     for axes in [&[0isize][..], &[1], &[-1], &[0, 2], &[0, 1, 2]] {
         for keep in [false, true] {
             check_gradients(
-                &[x.clone()],
+                std::slice::from_ref(&x),
                 |xs| xs[0].sum_axes(axes, keep),
                 GradCheck::default(),
             )
             .unwrap();
             check_gradients(
-                &[x.clone()],
+                std::slice::from_ref(&x),
                 |xs| xs[0].mean_axes(axes, keep),
                 GradCheck::default(),
             )
             .unwrap();
             check_gradients(
-                &[x.clone()],
+                std::slice::from_ref(&x),
                 |xs| xs[0].max_axes(axes, keep),
                 GradCheck::default(),
             )
