@@ -39,5 +39,6 @@ pub use autodiff::{Gradients, Param, ParamId};
 pub use backend::Backend;
 pub use element::{DType, Element};
 pub use error::{Error, Result};
+pub use optim::{clip_grad_norm, Optimizer, ParamGroup, Schedule};
 pub use shape::Shape;
 pub use tensor::Tensor;
