@@ -41,5 +41,6 @@ pub use element::{DType, Element};
 pub use error::{Error, Result};
 pub use ops::norm::RunningStats;
 pub use ops::{Conv2dOptions, Padding};
+pub use optim::{clip_grad_norm, Optimizer, ParamGroup, Schedule};
 pub use shape::Shape;
 pub use tensor::Tensor;
