@@ -1,0 +1,145 @@
+//! Hostile inputs are refused without large allocations: a counting allocator records the
+//! largest single request while each parser runs on a file whose header claims gigabytes,
+//! a decompression bomb, or garbage. One test function, so no other test allocates
+//! concurrently.
+
+mod data_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use data_support::{gzip, idx_images, idx_labels};
+use pgcnn::data::{
+    parse_amat_bytes, parse_cifar, parse_idx_images, parse_idx_labels, parse_stl10, CifarKind,
+};
+
+struct Counting;
+
+/// A named hostile case that returns the largest allocation it made.
+type Case<'a> = (&'static str, Box<dyn Fn() -> usize + 'a>);
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f`, which must fail, and returns the largest allocation it made.
+fn largest_allocation<T, E: std::fmt::Debug>(f: impl FnOnce() -> Result<T, E>) -> usize {
+    LARGEST.store(0, Ordering::Relaxed);
+    let r = f();
+    let largest = LARGEST.load(Ordering::Relaxed);
+    assert!(r.is_err(), "hostile input was accepted");
+    largest
+}
+
+/// A gzip stream of an IDX header claiming 10 images of 28×28, followed by `extra` zero
+/// bytes: a small file that inflates far beyond its claim.
+fn bomb(extra: usize) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&idx_images(10, 28, 28, &[])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..extra >> 20 {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
+#[test]
+fn hostile_inputs_fail_without_large_allocations() {
+    const LIMIT: usize = 1 << 20;
+    // The counter sees allocations (else every check below would pass vacuously).
+    let seen = largest_allocation(|| -> Result<(), ()> {
+        let v = std::hint::black_box(vec![1u8; 2 * LIMIT]);
+        drop(v);
+        Err(())
+    });
+    assert!(seen >= 2 * LIMIT, "counter saw {seen}");
+    let bomb = bomb(64 << 20);
+    let huge_claim_gz = gzip(&idx_images(4_000_000, 28, 28, &[0; 100]));
+    let cases: Vec<Case> = vec![
+        (
+            "IDX images claiming 4 G × 28 × 28",
+            Box::new(|| {
+                largest_allocation(|| parse_idx_images(&idx_images(u32::MAX, 28, 28, &[1; 64])))
+            }),
+        ),
+        (
+            "IDX images whose sizes overflow",
+            Box::new(|| {
+                largest_allocation(|| {
+                    parse_idx_images(&idx_images(u32::MAX, u32::MAX, u32::MAX, &[]))
+                })
+            }),
+        ),
+        (
+            "IDX labels claiming 4 G",
+            Box::new(|| {
+                let mut bytes = idx_labels(&[1, 2, 3]);
+                bytes[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+                largest_allocation(|| parse_idx_labels(&bytes))
+            }),
+        ),
+        (
+            "gzip IDX claiming 3 GB",
+            Box::new(|| largest_allocation(|| parse_idx_images(&huge_claim_gz))),
+        ),
+        (
+            "gzip bomb: 64 MiB behind a 7,840-byte claim",
+            Box::new(|| largest_allocation(|| parse_idx_images(&bomb))),
+        ),
+        (
+            "CIFAR-10 bytes of a wrong length",
+            Box::new(|| {
+                largest_allocation(|| parse_cifar(&[7u8; 3073 * 3 + 1], CifarKind::Cifar10))
+            }),
+        ),
+        (
+            "STL-10 with mismatched labels",
+            Box::new(|| {
+                let images = vec![0u8; 3 * 96 * 96];
+                largest_allocation(|| parse_stl10(&images, &[1, 2]))
+            }),
+        ),
+        (
+            "amat: one endless line",
+            Box::new(|| {
+                let text = vec![b'0'; 4 << 20];
+                largest_allocation(|| parse_amat_bytes(&text))
+            }),
+        ),
+    ];
+    for (what, run) in cases {
+        let largest = run();
+        assert!(
+            largest < LIMIT,
+            "{what}: largest allocation {largest} bytes"
+        );
+    }
+    // Garbage of every length up to 64 bytes: errors from every parser, never a panic.
+    for len in 0..64 {
+        let junk: Vec<u8> = (0..len).map(|i| (i * 73 + 11) as u8).collect();
+        assert!(parse_idx_images(&junk).is_err());
+        assert!(parse_idx_labels(&junk).is_err());
+        assert!(parse_cifar(&junk, CifarKind::Cifar100Fine).is_err());
+        assert!(parse_stl10(&junk, &junk).is_err());
+        assert!(parse_amat_bytes(&junk).is_err());
+    }
+}
