@@ -39,5 +39,7 @@ pub use autodiff::{Gradients, Param, ParamId};
 pub use backend::Backend;
 pub use element::{DType, Element};
 pub use error::{Error, Result};
+pub use group::{Elements, GroupKind};
+pub use kernel::{KernelNet, KernelNetwork, ParamGroup};
 pub use shape::Shape;
 pub use tensor::Tensor;
