@@ -39,6 +39,8 @@ pub use autodiff::{Gradients, Param, ParamId};
 pub use backend::Backend;
 pub use element::{DType, Element};
 pub use error::{Error, Result};
+pub use group::{Elements, GroupKind};
+pub use kernel::{KernelNet, KernelNetwork, ParamRole};
 pub use ops::norm::RunningStats;
 pub use ops::{Conv2dOptions, Padding};
 pub use optim::{clip_grad_norm, Optimizer, ParamGroup, Schedule};
