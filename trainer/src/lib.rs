@@ -1,2 +1,3 @@
 //! The pgcnn trainer library.
 pub mod bench;
+pub mod config;
