@@ -27,8 +27,9 @@ pub struct ForwardCtx<B: Backend, E: Element> {
     /// In evaluation, keep exactly the elements with keep probability above 0.5 instead
     /// of drawing (the reference draws in evaluation too, which is the default).
     pub most_likely_in_eval: bool,
-    /// When `Some`, every convolution pushes `‖sampled kernel‖₂ + ‖bias‖₂` (a rank-0
-    /// tensor) here: the terms of SPEC §10's weight-decay penalty.
+    /// When `Some`, every convolution (lifting, group and pointwise, in the order of the
+    /// forward pass) pushes `‖sampled kernel‖₂ + ‖bias‖₂` (a rank-0 tensor) here: the
+    /// terms of SPEC §10's weight-decay penalty.
     pub kernel_norms: Option<Vec<Tensor<B, E>>>,
 }
 
