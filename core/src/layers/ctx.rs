@@ -1,0 +1,72 @@
+//! What a forward pass needs besides the input: randomness, the training flag, the
+//! Gumbel temperature, and (on request) the kernel norms for the weight-decay penalty.
+
+use crate::backend::Backend;
+use crate::element::Element;
+use crate::group::KeepMode;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use alloc::vec::Vec;
+
+/// The per-call context of [`crate::layers`] forward passes.
+///
+/// Every random draw of a forward pass (sampled group elements, keep-or-drop decisions,
+/// dropout masks) comes from `rng`, in network order, so a seed fixes a whole pass: two
+/// passes with equally seeded contexts draw the same elements (what equivariance tests
+/// rely on).
+#[derive(Debug)]
+pub struct ForwardCtx<B: Backend, E: Element> {
+    /// The source of every draw.
+    pub rng: Rng,
+    /// Training mode: batch norms use batch statistics and update their running ones,
+    /// dropout drops.
+    pub training: bool,
+    /// τ of the relaxed Bernoulli keep decisions (see
+    /// [`TemperatureSchedule`](crate::group::TemperatureSchedule)).
+    pub temperature: f64,
+    /// In evaluation, keep exactly the elements with keep probability above 0.5 instead
+    /// of drawing (the reference draws in evaluation too, which is the default).
+    pub most_likely_in_eval: bool,
+    /// When `Some`, every convolution (lifting, group and pointwise, in the order of the
+    /// forward pass) pushes `‖sampled kernel‖₂ + ‖bias‖₂` (a rank-0 tensor) here: the
+    /// terms of SPEC §10's weight-decay penalty.
+    pub kernel_norms: Option<Vec<Tensor<B, E>>>,
+}
+
+impl<B: Backend, E: Element> ForwardCtx<B, E> {
+    /// A training pass at Gumbel temperature `temperature`.
+    pub fn train(rng: Rng, temperature: f64) -> Self {
+        ForwardCtx {
+            rng,
+            training: true,
+            temperature,
+            most_likely_in_eval: false,
+            kernel_norms: None,
+        }
+    }
+    /// An evaluation pass (temperature 1e-4, the end of the default schedule).
+    pub fn eval(rng: Rng) -> Self {
+        ForwardCtx {
+            rng,
+            training: false,
+            temperature: 1e-4,
+            most_likely_in_eval: false,
+            kernel_norms: None,
+        }
+    }
+    /// The same context collecting kernel norms (see [`ForwardCtx::kernel_norms`]).
+    pub fn collecting_kernel_norms(mut self) -> Self {
+        self.kernel_norms = Some(Vec::new());
+        self
+    }
+    /// How partial layers decide which elements to keep in this pass.
+    pub fn keep_mode(&self) -> KeepMode {
+        if !self.training && self.most_likely_in_eval {
+            KeepMode::MostLikely
+        } else {
+            KeepMode::Sample {
+                temperature: self.temperature,
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The layers of partial group convolutional networks (SPEC §5–§6): lifting, group and
+//! pointwise group convolutions with continuous kernels, pooling and norms on maps over
+//! the group.
+//!
+//! Every layer maps a [`GroupMap`] (a tensor `[B, C, N, H, W]` plus the N sampled group
+//! elements its samples belong to) to another; the lifting convolution takes an image
+//! `[B, C, H, W]`. Randomness (element draws, keep-or-drop decisions, dropout), the
+//! training flag and the Gumbel temperature travel in a [`ForwardCtx`], so layers are
+//! used through `&self` (norms with running statistics through `&mut self`).
+//!
+//! Parameters are reached through [`LayerParams`]: each with a stable name and its
+//! optimiser role ([`ParamRole`]: `Main`, `Omega0` for a learned SIREN ω0, `Probs` for
+//! θ and keep logits of partial equivariance, which get their own learning rate).
+//!
+//! ```
+//! use pgcnn_core::layers::*;
+//! use pgcnn_core::group::{GroupKind, SamplingMethod};
+//! use pgcnn_core::kernel::{KernelNetConfig, KernelNetKind};
+//! use pgcnn_core::{reference::Reference, rng::Rng, Padding, Tensor};
+//! let b = Reference;
+//! let mut rng = Rng::seed(0);
+//! let kernel = KernelNetConfig::new(KernelNetKind::Siren, 8, 2);
+//! let mut cfg = ConvConfig::new(1, 2, 3, GroupKind::Se2, 4, kernel);
+//! cfg.sampling = SamplingMethod::Deterministic;
+//! let lift = LiftingConv::<_, f64>::new(&b, cfg.clone(), &mut rng)?;
+//! let gconv = GroupConv::new(&b, ConvConfig { in_channels: 2, ..cfg }, &mut rng)?;
+//! let mut ctx = ForwardCtx::eval(Rng::seed(1));
+//! let image = Tensor::<_, f64>::ones(&b, [1, 1, 6, 6])?;
+//! let h = lift.forward(&image, &mut ctx)?.relu()?;
+//! let h = gconv.forward(&h, &mut ctx)?;
+//! assert_eq!(h.tensor().dims(), &[1, 2, 4, 6, 6]);
+//! assert_eq!(h.global_max_pool()?.dims(), &[1, 2]);
+//! # Ok::<(), pgcnn_core::Error>(())
+//! ```
+
+mod config;
+mod conv_common;
+mod ctx;
+mod group_conv;
+mod group_map;
+mod lifting;
+mod norm;
+mod pointwise;
+
+pub use config::ConvConfig;
+pub use ctx::ForwardCtx;
+pub use group_conv::GroupConv;
+pub use group_map::GroupMap;
+pub use lifting::LiftingConv;
+pub use norm::{GroupBatchNorm, GroupLayerNorm, PER_SAMPLE_NORM_EPS};
+pub use pointwise::PointwiseGroupConv;
+
+use crate::autodiff::Param;
+use crate::backend::Backend;
+use crate::element::Element;
+use crate::kernel::ParamRole;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The parameters of a layer, each with a stable name and its optimiser role. All four
+/// lists are in the same order.
+pub trait LayerParams<B: Backend, E: Element> {
+    /// Every parameter, in a fixed order.
+    fn params(&self) -> Vec<&Param<B, E>>;
+    /// Every parameter, mutably (optimiser steps, checkpoints), same order.
+    fn params_mut(&mut self) -> Vec<&mut Param<B, E>>;
+    /// A stable name per parameter ("kernel_net.layers.0.weight", "bias",
+    /// "partial.theta", ...), same order.
+    fn param_names(&self) -> Vec<String>;
+    /// The optimiser group of each parameter, same order.
+    fn param_roles(&self) -> Vec<ParamRole>;
+
+    /// The number of learnable scalars.
+    fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.numel()).sum()
+    }
+    /// The parameters of one role (e.g. `ParamRole::Probs` for the `lr_probs` group).
+    fn params_with_role(&self, role: ParamRole) -> Vec<&Param<B, E>> {
+        self.params()
+            .into_iter()
+            .zip(self.param_roles())
+            .filter(|(_, r)| *r == role)
+            .map(|(p, _)| p)
+            .collect()
+    }
+}
