@@ -8,7 +8,6 @@ use crate::pool::{Block, Pool, PoolStats};
 use crate::probe::{probe_device, CudaUnavailable, DeviceInfo};
 use crate::runtime::{DriverRuntime, Kernel, Runtime};
 use crate::storage::CudaStorage;
-use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, DriverError};
 use cudarc::nvrtc::Ptx;
 use pgcnn_core::{Element, Error, Result};
@@ -122,9 +121,8 @@ impl Cuda {
             })
         })
         .map_err(CudaUnavailable::Kernels)?;
-        let blas = CudaBlas::new(Arc::clone(&stream))
-            .map_err(|e| CudaUnavailable::Cublas(e.to_string()))?;
-        let rt = Arc::new(Runtime::Driver(DriverRuntime { blas, stream, ctx }));
+        let driver = DriverRuntime::new(ctx, stream).map_err(CudaUnavailable::Cublas)?;
+        let rt = Arc::new(Runtime::Driver(driver));
         Ok(Self::assemble(info, static_name(ordinal), kernels, rt))
     }
 

@@ -5,7 +5,7 @@
 
 use crate::emulator::Emulator;
 use crate::ops::gemm::ColMajorCall;
-use cudarc::cublas::{result as blas, sys as blas_sys, CudaBlas};
+use cudarc::cublas::{result as blas, sys as blas_sys};
 use cudarc::driver::{result, sys, CudaContext, CudaFunction, CudaStream, LaunchConfig};
 use pgcnn_core::DType;
 use std::ffi::c_void;
@@ -13,9 +13,39 @@ use std::sync::Arc;
 
 /// The real device through cudarc.
 pub(crate) struct DriverRuntime {
-    pub(crate) blas: CudaBlas,
+    /// A raw handle rather than cudarc's `CudaBlas`, whose drop panics when cuBLAS
+    /// reports an error (as it does after a device fault): teardown must not panic.
+    blas: blas_sys::cublasHandle_t,
     pub(crate) stream: Arc<CudaStream>,
     pub(crate) ctx: Arc<CudaContext>,
+}
+
+// SAFETY: the handle is configured once, in `new`, and only used to queue work on the
+// one stream; cuBLAS allows a handle to be shared by threads under those conditions.
+unsafe impl Send for DriverRuntime {}
+// SAFETY: as above.
+unsafe impl Sync for DriverRuntime {}
+
+impl DriverRuntime {
+    /// Starts cuBLAS on `stream`.
+    pub(crate) fn new(ctx: Arc<CudaContext>, stream: Arc<CudaStream>) -> Result<Self, String> {
+        ctx.bind_to_thread().map_err(|e| e.to_string())?;
+        let blas = blas::create_handle().map_err(|e| e.to_string())?;
+        let rt = Self { blas, stream, ctx };
+        // SAFETY: a live handle and our stream.
+        unsafe { blas::set_stream(rt.blas, rt.stream.cu_stream() as _) }
+            .map_err(|e| e.to_string())?;
+        Ok(rt)
+    }
+}
+
+impl Drop for DriverRuntime {
+    fn drop(&mut self) {
+        let _ = self.ctx.bind_to_thread();
+        // SAFETY: the handle is live and used by nobody else now. An error (a device
+        // that faulted earlier) leaves nothing to clean up that the process exit won't.
+        let _ = unsafe { blas::destroy_handle(self.blas) };
+    }
 }
 
 /// Where the primitives run.
@@ -235,7 +265,7 @@ impl Runtime {
         // lies inside its live block; alpha and beta are read before the call returns.
         unsafe {
             blas::gemm_strided_batched_ex(
-                *d.blas.handle(),
+                d.blas,
                 op(c.trans_a),
                 op(c.trans_b),
                 m,

@@ -98,8 +98,13 @@ impl Emulator {
             ));
         }
         // SAFETY: the library is ours, just built; its initialisers do nothing.
-        let lib = unsafe { libloading::Library::new(&lib) }
-            .map_err(|e| format!("loading {}: {e}", lib.display()))?;
+        let loaded = unsafe { libloading::Library::new(&lib) }
+            .map_err(|e| format!("loading {}: {e}", lib.display()));
+        // Once mapped (or failed), the files are no longer needed; a failed removal only
+        // leaves a file behind.
+        let _ = std::fs::remove_file(&lib);
+        let _ = std::fs::remove_file(&src);
+        let lib = loaded?;
         // SAFETY: the symbol is defined above with exactly this signature.
         let launch = unsafe { lib.get::<LaunchFn>(b"pgcnn_emu_launch\0") }
             .map_err(|e| format!("pgcnn_emu_launch: {e}"))?;
