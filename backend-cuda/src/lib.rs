@@ -9,7 +9,11 @@
 //! - Products and convolutions: cuBLAS, with TF32 tensor cores for f32 convolutions by
 //!   default ([`MathMode`]).
 //! - Memory: a caching pool, so that a training step allocates nothing after the first.
-//! - One stream (the default one); only `download` waits for the device.
+//! - One stream (the default one); only `download`, and uploads over 16 KiB (a copy from
+//!   pageable memory), wait for the device.
+//! - A kernel emulator ([`Cuda::emulated`], hidden from the docs) runs the same host code
+//!   and kernel sources on the CPU through g++, so that the comparison tests check the
+//!   backend on machines without a GPU.
 //!
 //! ```no_run
 //! use pgcnn_cuda::{probe, Cuda};

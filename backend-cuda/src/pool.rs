@@ -111,8 +111,10 @@ impl Pool {
         st.free.entry(class).or_default().push(ptr);
     }
 
-    /// Frees every cached block (`cuMemFree` waits for the device first).
+    /// Frees every cached block, after the queued work is done.
     pub(crate) fn release_cached(&self) -> Result<(), String> {
+        // Cached blocks may still be read by queued work; wait for it before freeing.
+        self.rt.synchronize()?;
         let blocks: Vec<(usize, Vec<u64>)> = self.lock().free.drain().collect();
         let mut first_err = None;
         for (class, ptrs) in blocks {
