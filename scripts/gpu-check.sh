@@ -3,7 +3,7 @@
 # (libcuda, libnvrtc, libcublas) but no Rust toolchain and no network. Two steps:
 #
 #   scripts/gpu-check.sh build   # on the development machine: the release binary and the
-#                                # comparison-test executable, into target/gpu-check/
+#                                # comparison-test executables, into target/gpu-check/
 #   scripts/gpu-check.sh run     # on the GPU machine, from the repository root, with
 #                                # target/gpu-check/ copied along (a few minutes)
 #
@@ -38,21 +38,23 @@ declare -A REFERENCE_MS=(
 build() {
     echo "== building the release binary and the comparison tests"
     cargo build --release -p pgcnn
-    local exe
-    exe=$(cargo test --release -p pgcnn-tests --test cuda_backend --no-run --message-format=json |
+    local tests
+    tests=$(cargo test --release -p pgcnn-tests --test cuda_primitives --test cuda_network \
+        --no-run --message-format=json |
         python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "cuda_backend":
-        print(m["executable"])')
-    [[ -n "$exe" ]] || { echo "no cuda_backend test executable found" >&2; exit 1; }
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"].startswith("cuda_"):
+        print(m["target"]["name"], m["executable"])')
+    [[ $(wc -l <<<"$tests") -eq 2 ]] || { echo "expected two test executables, got: $tests" >&2; exit 1; }
     rm -rf "$BUNDLE" && mkdir -p "$BUNDLE"
     cp target/release/pgcnn "$BUNDLE/pgcnn"
-    cp "$exe" "$BUNDLE/cuda_backend"
+    local name exe
+    while read -r name exe; do cp "$exe" "$BUNDLE/$name"; done <<<"$tests"
     # Line tables stay out: the bundle travels with a 64 MiB limit. Symbols stay, for
     # readable backtraces.
-    strip --strip-debug "$BUNDLE/pgcnn" "$BUNDLE/cuda_backend"
+    strip --strip-debug "$BUNDLE/pgcnn" "$BUNDLE/cuda_primitives" "$BUNDLE/cuda_network"
     git rev-parse HEAD >"$BUNDLE/commit" 2>/dev/null || true
     du -sh "$BUNDLE"/*
     echo "now: scripts/gpu-check.sh run (on the GPU machine, with $BUNDLE copied along)"
@@ -67,18 +69,19 @@ run() {
     export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export RUST_BACKTRACE=1
     local pgcnn="$BUNDLE/pgcnn" failed=0
-    [[ -x "$pgcnn" && -x "$BUNDLE/cuda_backend" ]] ||
+    [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" ]] ||
         { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
     echo "== bundle of commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown)"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 
     echo "== comparison tests (GPU against the reference)"
-    if PGCNN_REQUIRE_CUDA=1 timeout 300 "$BUNDLE/cuda_backend" gpu_ missing_devices --test-threads 1 --nocapture; then
-        tests="passed"
-    else
-        tests="FAILED"
-        failed=1
-    fi
+    tests="passed"
+    local t
+    for t in cuda_primitives cuda_network; do
+        # Only the GPU tests (and the missing-device check): the emulator's need g++.
+        PGCNN_REQUIRE_CUDA=1 timeout 240 "$BUNDLE/$t" gpu_ missing_devices --test-threads 1 --nocapture ||
+            { tests="FAILED"; failed=1; }
+    done
 
     echo "== short training run: CUDA, then CPU"
     local device

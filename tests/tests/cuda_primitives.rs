@@ -1,151 +1,20 @@
-//! The CUDA backend against the naive reference, primitive by primitive and through a
-//! small network's forward and backward pass.
-//!
-//! Each suite runs twice where it can: on the GPU (skipped, with the reason, when there
-//! is none — set PGCNN_REQUIRE_CUDA=1 to make that a failure), and on the kernel
-//! emulator, which runs the same host code and kernel sources on the CPU through g++
-//! (skipped when g++ is missing). Every case runs before the test reports, so one run
-//! lists every disagreement.
+//! The CUDA backend against the naive reference, primitive by primitive, on the GPU and
+//! on the kernel emulator (see cuda_support/mod.rs).
 //!
 //! Tolerances are relative to the largest magnitude of the expected tensor: TF32
 //! convolutions on the GPU 2e-3 (10-bit mantissa inputs), strict f32 1e-4, f64 1e-11.
 
+mod cuda_support;
+
+use cuda_support::{emulator, gpu, steps, up, values, Report};
 use pgcnn_core::backend::{
     AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
 };
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::shape::{broadcast_shapes, broadcast_strides};
-use pgcnn_core::testing::tolerance_ratio;
-use pgcnn_core::{Conv2dOptions, Element, Padding, Param, Result, RunningStats, Tensor};
-use pgcnn_cuda::{Cuda, CudaStorage, MathMode};
-use std::sync::OnceLock;
-
-// ---- the devices ------------------------------------------------------------------------
-
-/// The GPU, or None after printing why not.
-fn gpu() -> Option<Cuda> {
-    static GPU: OnceLock<std::result::Result<Cuda, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Cuda::new(0).map_err(|e| e.to_string())) {
-        Ok(c) => Some(c.clone()),
-        Err(why) => {
-            if std::env::var("PGCNN_REQUIRE_CUDA").is_ok_and(|v| v == "1") {
-                panic!("PGCNN_REQUIRE_CUDA=1 but CUDA is unavailable: {why}");
-            }
-            println!("skipped: {why}");
-            None
-        }
-    }
-}
-
-/// The kernel emulator, or None after printing why not.
-fn emulator() -> Option<Cuda> {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgcnn-cuda-emulator");
-    match Cuda::emulated(&dir) {
-        Ok(c) => Some(c),
-        Err(why) => {
-            println!("skipped: the kernel emulator could not be built: {why}");
-            None
-        }
-    }
-}
-
-// ---- comparing --------------------------------------------------------------------------
-
-/// Collects disagreements instead of stopping at the first.
-struct Report {
-    device: String,
-    rel: f64,
-    cases: usize,
-    failures: Vec<String>,
-}
-
-impl Report {
-    fn new(c: &Cuda, rel: f64) -> Self {
-        Report {
-            device: format!("{c:?}"),
-            rel,
-            cases: 0,
-            failures: vec![],
-        }
-    }
-
-    /// `got` must match `want` within `rel` of the largest |want|.
-    fn check<E: Element>(&mut self, what: impl Into<String>, got: Result<Vec<E>>, want: &[E]) {
-        self.check_rel(what, got, want, self.rel)
-    }
-
-    fn check_rel<E: Element>(
-        &mut self,
-        what: impl Into<String>,
-        got: Result<Vec<E>>,
-        want: &[E],
-        rel: f64,
-    ) {
-        self.cases += 1;
-        let what = what.into();
-        let got = match got {
-            Ok(g) => g,
-            Err(e) => return self.failures.push(format!("{what}: error {e}")),
-        };
-        let g: Vec<f64> = got.iter().map(|&v| Element::to_f64(v)).collect();
-        let w: Vec<f64> = want.iter().map(|&v| Element::to_f64(v)).collect();
-        let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
-        let ratio = tolerance_ratio(&g, &w, rel * scale, rel);
-        if ratio > 1.0 {
-            let worst = (0..g.len().min(w.len()))
-                .max_by(|&i, &j| (g[i] - w[i]).abs().total_cmp(&(g[j] - w[j]).abs()));
-            let detail = match worst {
-                Some(i) => format!("worst at {i}: got {} want {}", g[i], w[i]),
-                None => format!("lengths {} and {}", g.len(), w.len()),
-            };
-            self.failures
-                .push(format!("{what}: {ratio:.3}x the tolerance; {detail}"));
-        }
-    }
-
-    /// `result` must be an error (bad input), not a value or a panic.
-    fn check_err<T>(&mut self, what: &str, result: Result<T>) {
-        self.cases += 1;
-        if result.is_ok() {
-            self.failures.push(format!("{what}: accepted bad input"));
-        }
-    }
-
-    fn finish(self) {
-        println!(
-            "{}: {} cases, {} failed",
-            self.device,
-            self.cases,
-            self.failures.len()
-        );
-        assert!(
-            self.failures.is_empty(),
-            "{}: {} of {} cases failed:\n{}",
-            self.device,
-            self.failures.len(),
-            self.cases,
-            self.failures.join("\n")
-        );
-    }
-}
-
-fn values<E: Element>(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<E> {
-    (0..n)
-        .map(|_| E::from_f64(rng.uniform_range(lo, hi)))
-        .collect()
-}
-
-/// Multiples of 0.5 in [-2, 2]: ties and equalities happen.
-fn steps<E: Element>(rng: &mut Rng, n: usize) -> Vec<E> {
-    (0..n)
-        .map(|_| E::from_f64(rng.uniform_range(-4.0, 4.0).round() / 2.0))
-        .collect()
-}
-
-fn up<E: Element>(c: &Cuda, v: &[E]) -> Result<CudaStorage<E>> {
-    c.upload(v)
-}
+use pgcnn_core::{Element, Result};
+use pgcnn_cuda::{Cuda, MathMode};
 
 // ---- the primitive suite ------------------------------------------------------------------
 
@@ -619,91 +488,6 @@ fn primitives<E: Element>(c: &Cuda, rel: f64, rel_conv: f64) {
     r.finish();
 }
 
-// ---- a network, forward and backward --------------------------------------------------------
-
-/// Loss, parameter gradients and running mean of a small CNN (grouped 3x3 conv, batch
-/// norm, ReLU, 2x2 pooling, a 1x1 conv, spatial mean, linear layer, cross entropy).
-fn network<B: Backend, E: Element>(b: &B, seed: u64) -> Result<Vec<Vec<E>>> {
-    let mut rng = Rng::seed(seed);
-    let mut t = |dims: &[usize], scale: f64| -> Result<Tensor<B, E>> {
-        let n: usize = dims.iter().product();
-        let v: Vec<f64> = (0..n).map(|_| rng.uniform_range(-scale, scale)).collect();
-        Tensor::from_f64s(b, &v, dims.to_vec())
-    };
-    let x = t(&[4, 2, 10, 10], 1.0)?;
-    let w1 = Param::new(t(&[6, 1, 3, 3], 0.5)?);
-    let w2 = Param::new(t(&[8, 6, 1, 1], 0.5)?);
-    let gamma = Param::new(t(&[6], 0.2)?.add_scalar(E::one())?);
-    let beta = Param::new(t(&[6], 0.1)?);
-    let lin = Param::new(t(&[8, 3], 0.5)?);
-    let mut stats = RunningStats::new(b, 6)?;
-    let h = x.conv2d(
-        w1.tensor(),
-        None,
-        Conv2dOptions::new(Padding::Same).with_groups(2),
-    )?;
-    let h = h.batch_norm(
-        Some(gamma.tensor()),
-        Some(beta.tensor()),
-        &mut stats,
-        true,
-        E::from_f64(1e-5),
-    )?;
-    let h = h.relu()?.max_pool2d()?;
-    let h = h.conv2d(w2.tensor(), None, Conv2dOptions::new(Padding::Valid))?;
-    let h = h.mean_axes(&[2, 3], false)?;
-    let logits = h.matmul(lin.tensor())?;
-    let loss = logits.cross_entropy(&[0, 2, 1, 2])?;
-    let grads = loss.backward()?;
-    let mut out = vec![loss.to_vec()?];
-    for p in [&w1, &w2, &gamma, &beta, &lin] {
-        let g = grads
-            .get(p)
-            .ok_or_else(|| pgcnn_core::Error::Backward("missing gradient".into()))?;
-        out.push(g.to_vec()?);
-    }
-    out.push(stats.mean().to_vec()?);
-    Ok(out)
-}
-
-fn compare_network<E: Element>(c: &Cuda, rel: f64) {
-    let mut r = Report::new(c, rel);
-    let want = network::<Reference, E>(&Reference, 3).expect("reference network");
-    match network::<Cuda, E>(c, 3) {
-        Ok(got) => {
-            let names = [
-                "loss",
-                "dw1",
-                "dw2",
-                "dgamma",
-                "dbeta",
-                "dlin",
-                "running mean",
-            ];
-            for ((name, g), w) in names.iter().zip(got).zip(&want) {
-                r.check(format!("network {name}"), Ok(g), w);
-            }
-        }
-        Err(e) => r.failures.push(format!("network: error {e}")),
-    }
-    r.finish();
-}
-
-/// After one training-like pass, a second identical pass allocates nothing.
-fn pool_is_reused(c: &Cuda) {
-    let pass = || network::<Cuda, f32>(c, 5).expect("network");
-    pass();
-    let warm = c.pool_stats();
-    pass();
-    let again = c.pool_stats();
-    println!("{c:?}: after warm-up {warm:?}, after a second pass {again:?}");
-    assert_eq!(
-        warm.device_allocations, again.device_allocations,
-        "the second pass allocated"
-    );
-    assert!(again.reuses > warm.reuses);
-}
-
 // ---- the tests ---------------------------------------------------------------------------------
 
 #[test]
@@ -728,22 +512,6 @@ fn gpu_primitives_f64() {
 }
 
 #[test]
-fn gpu_network_matches_reference() {
-    if let Some(c) = gpu() {
-        compare_network::<f64>(&c, 1e-10);
-        compare_network::<f32>(&c.with_math(MathMode::Strict), 1e-3);
-        compare_network::<f32>(&c, 1e-2);
-    }
-}
-
-#[test]
-fn gpu_pool_is_reused_after_warm_up() {
-    if let Some(c) = gpu() {
-        pool_is_reused(&c);
-    }
-}
-
-#[test]
 fn emulated_primitives_f32() {
     if let Some(c) = emulator() {
         primitives::<f32>(&c, 1e-4, 1e-4);
@@ -755,28 +523,4 @@ fn emulated_primitives_f64() {
     if let Some(c) = emulator() {
         primitives::<f64>(&c, 1e-11, 1e-11);
     }
-}
-
-#[test]
-fn emulated_network_matches_reference() {
-    if let Some(c) = emulator() {
-        compare_network::<f64>(&c, 1e-10);
-        compare_network::<f32>(&c, 1e-3);
-    }
-}
-
-#[test]
-fn emulated_pool_is_reused_after_warm_up() {
-    if let Some(c) = emulator() {
-        pool_is_reused(&c);
-    }
-}
-
-#[test]
-fn missing_devices_are_errors_not_panics() {
-    // Whatever this machine has, a device number far out of range is refused cleanly.
-    let e = Cuda::new(1 << 20).expect_err("no machine has that many GPUs");
-    let msg = e.to_string();
-    assert!(!msg.contains('\n') && !msg.is_empty(), "{msg:?}");
-    println!("Cuda::new(1 << 20): {msg}");
 }
