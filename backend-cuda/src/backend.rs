@@ -1,0 +1,137 @@
+//! `impl Backend for Cuda`: each primitive forwards to its family in `ops/`.
+
+use crate::device::Cuda;
+use crate::storage::CudaStorage;
+use pgcnn_core::backend::{
+    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
+};
+use pgcnn_core::{Element, Result};
+
+impl Backend for Cuda {
+    type Storage<E: Element> = CudaStorage<E>;
+
+    fn name(&self) -> &'static str {
+        self.dev.name
+    }
+
+    fn upload<E: Element>(&self, data: &[E]) -> Result<CudaStorage<E>> {
+        self.upload_impl(data)
+    }
+    fn download<E: Element>(&self, s: &CudaStorage<E>) -> Result<Vec<E>> {
+        self.download_impl(s)
+    }
+    fn full<E: Element>(&self, len: usize, value: E) -> Result<CudaStorage<E>> {
+        self.full_impl(len, value)
+    }
+    fn len<E: Element>(&self, s: &CudaStorage<E>) -> usize {
+        s.len()
+    }
+
+    fn unary<E: Element>(&self, op: UnaryOp<E>, x: &CudaStorage<E>) -> Result<CudaStorage<E>> {
+        self.unary_impl(op, x)
+    }
+    fn binary<E: Element>(
+        &self,
+        op: BinaryOp,
+        a: &CudaStorage<E>,
+        b: &CudaStorage<E>,
+        layout: &BroadcastLayout,
+    ) -> Result<CudaStorage<E>> {
+        self.binary_impl(op, a, b, layout)
+    }
+
+    fn reduce<E: Element>(
+        &self,
+        op: ReduceOp,
+        x: &CudaStorage<E>,
+        layout: AxisLayout,
+    ) -> Result<CudaStorage<E>> {
+        self.reduce_impl(op, x, layout)
+    }
+
+    fn permute<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        dims: &[usize],
+        perm: &[usize],
+    ) -> Result<CudaStorage<E>> {
+        self.permute_impl(x, dims, perm)
+    }
+    fn concat<E: Element>(
+        &self,
+        parts: &[(&CudaStorage<E>, usize)],
+        outer: usize,
+        inner: usize,
+    ) -> Result<CudaStorage<E>> {
+        self.concat_impl(parts, outer, inner)
+    }
+    fn index_select<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        layout: AxisLayout,
+        indices: &[usize],
+    ) -> Result<CudaStorage<E>> {
+        self.index_select_impl(x, layout, indices)
+    }
+    fn index_add<E: Element>(
+        &self,
+        src: &CudaStorage<E>,
+        layout: AxisLayout,
+        indices: &[usize],
+    ) -> Result<CudaStorage<E>> {
+        self.index_add_impl(src, layout, indices)
+    }
+
+    fn gemm<E: Element>(
+        &self,
+        a: &CudaStorage<E>,
+        b: &CudaStorage<E>,
+        desc: &GemmDesc,
+    ) -> Result<CudaStorage<E>> {
+        self.gemm_impl(a, b, desc)
+    }
+    fn conv2d<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        w: &CudaStorage<E>,
+        desc: &Conv2dDesc,
+    ) -> Result<CudaStorage<E>> {
+        self.conv2d_impl(x, w, desc)
+    }
+    fn conv2d_backward_input<E: Element>(
+        &self,
+        dy: &CudaStorage<E>,
+        w: &CudaStorage<E>,
+        desc: &Conv2dDesc,
+    ) -> Result<CudaStorage<E>> {
+        self.conv2d_backward_input_impl(dy, w, desc)
+    }
+    fn conv2d_backward_weight<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        dy: &CudaStorage<E>,
+        desc: &Conv2dDesc,
+    ) -> Result<CudaStorage<E>> {
+        self.conv2d_backward_weight_impl(x, dy, desc)
+    }
+
+    fn max_pool2d<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        planes: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<CudaStorage<E>> {
+        self.max_pool2d_impl(x, planes, h, w)
+    }
+    fn max_pool2d_backward<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        dy: &CudaStorage<E>,
+        planes: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<CudaStorage<E>> {
+        self.max_pool2d_backward_impl(x, dy, planes, h, w)
+    }
+}

@@ -1,0 +1,294 @@
+//! The [`Cuda`] backend value: one device's context, stream, cuBLAS handle, compiled
+//! kernels and memory pool, shared by every clone.
+
+use crate::emulator::Emulator;
+use crate::kernels::{self, Kernels, TypedKernels};
+use crate::nvrtc;
+use crate::pool::{Block, Pool, PoolStats};
+use crate::probe::{probe_device, CudaUnavailable, DeviceInfo};
+use crate::runtime::{DriverRuntime, Kernel, Runtime};
+use crate::storage::CudaStorage;
+use cudarc::driver::{CudaContext, DriverError};
+use cudarc::nvrtc::Ptx;
+use pgcnn_core::{Element, Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How f32 matrix products inside convolutions are computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MathMode {
+    /// Convolutions on TF32 tensor cores (10-bit mantissa inputs, f32 accumulation),
+    /// plain GEMMs in f32: PyTorch's defaults (`allow_tf32` on for cuDNN, off for matmul).
+    #[default]
+    Tf32,
+    /// Everything in strict f32 (several times slower convolutions).
+    Strict,
+}
+
+/// The CUDA backend: cheap to clone, all clones share the device state.
+#[derive(Clone)]
+pub struct Cuda {
+    pub(crate) dev: Arc<Device>,
+    pub(crate) math: MathMode,
+    /// Most bytes a convolution's column matrix may take before the batch is split.
+    pub(crate) column_bytes: usize,
+}
+
+/// Default of [`Cuda::with_column_budget`]: 512 MiB.
+pub(crate) const COLUMN_BYTES: usize = 512 << 20;
+
+/// Per-device state. Field order is drop order: the kernels (and their module) go
+/// before the pool, which holds the runtime (context, cuBLAS) alive until its last block
+/// is back.
+pub(crate) struct Device {
+    pub(crate) info: DeviceInfo,
+    pub(crate) name: &'static str,
+    pub(crate) kernels: Kernels,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) rt: Arc<Runtime>,
+}
+
+/// Compiled images by NVRTC target: compiling takes a second or two, so each process
+/// does it once per architecture however many `Cuda` values it makes.
+fn compiled(target: nvrtc::Target) -> std::result::Result<Arc<Vec<u8>>, String> {
+    static CACHE: OnceLock<Mutex<HashMap<nvrtc::Target, Arc<Vec<u8>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(img) = map.get(&target) {
+        return Ok(Arc::clone(img));
+    }
+    let img = Arc::new(nvrtc::compile(
+        &kernels::program(),
+        "pgcnn_kernels.cu",
+        target,
+    )?);
+    map.insert(target, Arc::clone(&img));
+    Ok(img)
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn static_name(ordinal: usize) -> &'static str {
+    const NAMES: [&str; 16] = [
+        "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:4", "cuda:5", "cuda:6", "cuda:7", "cuda:8",
+        "cuda:9", "cuda:10", "cuda:11", "cuda:12", "cuda:13", "cuda:14", "cuda:15",
+    ];
+    NAMES.get(ordinal).copied().unwrap_or("cuda")
+}
+
+impl Cuda {
+    /// Opens device `ordinal` with TF32 convolutions: checks the libraries, starts the
+    /// driver, compiles the kernels for this GPU (once per process) and starts cuBLAS.
+    /// Every failure is a [`CudaUnavailable`] whose message is one line.
+    pub fn new(ordinal: usize) -> std::result::Result<Cuda, CudaUnavailable> {
+        let info = probe_device(ordinal)?;
+        let setup = |what: &'static str| {
+            move |e: DriverError| CudaUnavailable::Driver {
+                what,
+                reason: e.to_string(),
+            }
+        };
+        let ctx = CudaContext::new(ordinal).map_err(setup("creating the context"))?;
+        let stream = ctx.default_stream();
+        let (major, minor) = info.compute_capability;
+        let archs = nvrtc::supported_archs().map_err(CudaUnavailable::Kernels)?;
+        let target =
+            nvrtc::choose_target(major, minor, &archs).map_err(CudaUnavailable::Kernels)?;
+        let image = compiled(target).map_err(|e| CudaUnavailable::Kernels(one_line(&e)))?;
+        let ptx = match target {
+            nvrtc::Target::Cubin(_) => Ptx::from_binary(image.to_vec()),
+            nvrtc::Target::Ptx(_) => {
+                let text = String::from_utf8_lossy(&image);
+                Ptx::from_src(text.trim_end_matches('\0').to_string())
+            }
+        };
+        let module = ctx
+            .load_module(ptx)
+            .map_err(|e| CudaUnavailable::Kernels(format!("loading the module: {e}")))?;
+        let kernels = Kernels::load(|name| {
+            let function = module
+                .load_function(name)
+                .map_err(|e| format!("kernel {name} missing from the module: {e}"))?;
+            Ok(Kernel {
+                name: name.to_string(),
+                function: Some(function),
+            })
+        })
+        .map_err(CudaUnavailable::Kernels)?;
+        let driver = DriverRuntime::new(ctx, stream).map_err(CudaUnavailable::Cublas)?;
+        let rt = Arc::new(Runtime::Driver(driver));
+        Ok(Self::assemble(info, static_name(ordinal), kernels, rt))
+    }
+
+    fn assemble(info: DeviceInfo, name: &'static str, kernels: Kernels, rt: Arc<Runtime>) -> Cuda {
+        Cuda {
+            dev: Arc::new(Device {
+                info,
+                name,
+                kernels,
+                pool: Pool::new(Arc::clone(&rt)),
+                rt,
+            }),
+            math: MathMode::default(),
+            column_bytes: COLUMN_BYTES,
+        }
+    }
+
+    /// The backend on the kernel emulator (see the `emulator` module): the same host code
+    /// and kernel sources, run on the CPU through g++, built in `dir`. For tests on
+    /// machines without a GPU; needs g++ with C++20. Errors say why it cannot be built.
+    #[doc(hidden)]
+    pub fn emulated(dir: &std::path::Path) -> std::result::Result<Cuda, String> {
+        let emu = Emulator::shared(dir)?;
+        let kernels = Kernels::load(|name| {
+            Ok(Kernel {
+                name: name.to_string(),
+                function: None,
+            })
+        })?;
+        let info = DeviceInfo {
+            ordinal: 0,
+            device_count: 1,
+            name: "kernel emulator (CPU)".to_string(),
+            compute_capability: (0, 0),
+            total_memory: 0,
+            // Few SMs keep the emulated grids small.
+            multiprocessors: 2,
+            driver_version: (0, 0),
+            nvrtc_version: (0, 0),
+        };
+        let rt = Arc::new(Runtime::Emulated(emu));
+        Ok(Self::assemble(info, "cuda-emulator", kernels, rt))
+    }
+
+    /// The same device with another [`MathMode`] (clones share everything else).
+    pub fn with_math(&self, math: MathMode) -> Cuda {
+        Cuda {
+            math,
+            ..self.clone()
+        }
+    }
+
+    /// The same device with another limit on a convolution's column matrix (im2col
+    /// buffer); batches whose matrix would be larger run in chunks of images. Smaller
+    /// budgets save memory and cost speed; tests use tiny ones to exercise chunking.
+    #[doc(hidden)]
+    pub fn with_column_budget(&self, bytes: usize) -> Cuda {
+        Cuda {
+            column_bytes: bytes,
+            ..self.clone()
+        }
+    }
+
+    /// The current [`MathMode`].
+    pub fn math(&self) -> MathMode {
+        self.math
+    }
+
+    /// What the driver reported about this device.
+    pub fn info(&self) -> &DeviceInfo {
+        &self.dev.info
+    }
+
+    /// Waits until all queued work has finished (for timing: synchronise before reading
+    /// the clock), and reports any error a kernel raised since the last check.
+    pub fn synchronize(&self) -> Result<()> {
+        self.dev.rt.synchronize().map_err(driver_err("synchronize"))
+    }
+
+    /// The allocator's counters.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.dev.pool.stats()
+    }
+
+    /// Returns cached device memory to the driver (it is kept for reuse otherwise).
+    pub fn release_cached_memory(&self) -> Result<()> {
+        self.dev
+            .pool
+            .release_cached()
+            .map_err(driver_err("release_cached_memory"))
+    }
+
+    /// The kernels of element type `E`.
+    pub(crate) fn k<E: Element>(&self) -> &TypedKernels {
+        self.dev.kernels.of::<E>()
+    }
+
+    /// A raw block of at least `bytes` bytes (None for 0).
+    pub(crate) fn raw(&self, op: &'static str, bytes: usize) -> Result<Option<Block>> {
+        if bytes == 0 {
+            return Ok(None);
+        }
+        self.dev.pool.alloc(bytes).map(Some).map_err(driver_err(op))
+    }
+
+    /// Uninitialised storage of `len` elements.
+    pub(crate) fn alloc<E: Element>(&self, op: &'static str, len: usize) -> Result<CudaStorage<E>> {
+        let bytes = len
+            .checked_mul(std::mem::size_of::<E>())
+            .ok_or_else(|| backend_err(op, format!("{len} elements overflow the address space")))?;
+        Ok(CudaStorage::new(self.raw(op, bytes)?, len))
+    }
+
+    /// Storage of `len` zeros.
+    pub(crate) fn zeros<E: Element>(&self, op: &'static str, len: usize) -> Result<CudaStorage<E>> {
+        let s = self.alloc::<E>(op, len)?;
+        self.memset_zero(op, s.ptr(), len * std::mem::size_of::<E>())?;
+        Ok(s)
+    }
+
+    pub(crate) fn memset_zero(&self, op: &'static str, ptr: u64, bytes: usize) -> Result<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.dev.rt.memset_zero(ptr, bytes).map_err(driver_err(op))
+    }
+
+    /// Device-to-device copy of `bytes` bytes, queued on the stream.
+    pub(crate) fn copy_dtod(
+        &self,
+        op: &'static str,
+        dst: u64,
+        src: u64,
+        bytes: usize,
+    ) -> Result<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.dev
+            .rt
+            .copy_dtod(dst, src, bytes)
+            .map_err(driver_err(op))
+    }
+
+    /// The SM count, for sizing grids.
+    pub(crate) fn sms(&self) -> u32 {
+        self.dev.info.multiprocessors.max(1)
+    }
+}
+
+impl std::fmt::Debug for Cuda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cuda({}, {:?})", self.dev.info, self.math)
+    }
+}
+
+/// A backend error of op `op`.
+pub(crate) fn backend_err(op: &'static str, reason: impl Into<String>) -> Error {
+    Error::Backend {
+        backend: "cuda",
+        op,
+        reason: reason.into(),
+    }
+}
+
+/// Maps a driver (or other CUDA library) error of op `op`.
+pub(crate) fn driver_err<D: std::fmt::Display>(op: &'static str) -> impl Fn(D) -> Error {
+    move |e| backend_err(op, e.to_string())
+}

@@ -1,0 +1,226 @@
+//! The kernel emulator: the CUDA C++ kernels compiled for the CPU with g++ and run
+//! block by block, with host memory standing in for device memory and a plain loop for
+//! cuBLAS. [`Cuda::emulated`](crate::Cuda::emulated) builds a backend on it, so that the
+//! backend — its launch planning, argument passing, chunking and kernels — can be compared
+//! with the reference on a machine without a GPU. Slow, and not the real thing: it says
+//! nothing about the driver, cuBLAS or GPU memory ordering.
+
+use crate::kernels::{kernel_names, program};
+use crate::ops::gemm::ColMajorCall;
+use cudarc::driver::LaunchConfig;
+use pgcnn_core::DType;
+use std::alloc::Layout;
+use std::ffi::{c_char, c_void, CString};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// `pgcnn_emu_launch(name, grid[3], block[3], params)`: 0 on success, -1 for an unknown name.
+type LaunchFn =
+    unsafe extern "C" fn(*const c_char, *const u32, *const u32, *mut *mut c_void) -> i32;
+
+/// Alignment of emulated device blocks (cudaMalloc gives at least 256).
+const ALIGN: usize = 256;
+
+/// A loaded emulator library.
+pub(crate) struct Emulator {
+    launch: LaunchFn,
+    // The emulated grid lives in C++ globals (grid and block sizes, the barrier, the
+    // __shared__ arrays), so launches from concurrent threads take turns.
+    running: Mutex<()>,
+    // Keeps the code behind `launch` mapped.
+    _lib: libloading::Library,
+}
+
+/// The C++ translation unit: shim, kernels, launcher, and a dispatch by kernel name.
+fn translation_unit() -> String {
+    let mut s = String::from(include_str!("shim.hpp"));
+    s.push_str(&program());
+    s.push_str(include_str!("launch.hpp"));
+    s.push_str(
+        "extern \"C\" int pgcnn_emu_launch(const char* name, const unsigned* g, const unsigned* b, void** p) {\n",
+    );
+    for name in kernel_names() {
+        // Only these kernels meet at __syncthreads; the rest can run thread by thread.
+        let syncs = name.starts_with("reduce_rows") || name.starts_with("transpose");
+        s.push_str(&format!(
+            "    if (std::strcmp(name, \"{name}\") == 0) return emu::run({name}, {syncs}, g, b, p);\n"
+        ));
+    }
+    s.push_str("    return -1;\n}\n");
+    s
+}
+
+impl Emulator {
+    /// The process's emulator, built into `dir` on first use.
+    pub(crate) fn shared(dir: &Path) -> Result<Arc<Self>, String> {
+        static BUILT: OnceLock<Mutex<Option<Arc<Emulator>>>> = OnceLock::new();
+        let cell = BUILT.get_or_init(|| Mutex::new(None));
+        let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(emu) = slot.as_ref() {
+            return Ok(Arc::clone(emu));
+        }
+        let emu = Arc::new(Self::build(dir)?);
+        *slot = Some(Arc::clone(&emu));
+        Ok(emu)
+    }
+
+    /// Compiles the kernels with `g++` into `dir` and loads them. Every build gets its
+    /// own file name: overwriting a loaded library would crash the process.
+    fn build(dir: &Path) -> Result<Self, String> {
+        static BUILDS: AtomicUsize = AtomicUsize::new(0);
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let n = BUILDS.fetch_add(1, Ordering::Relaxed);
+        let src = dir.join(format!("pgcnn_emu_{}_{n}.cpp", std::process::id()));
+        let lib = dir.join(format!("libpgcnn_emu_{}_{n}.so", std::process::id()));
+        std::fs::write(&src, translation_unit())
+            .map_err(|e| format!("writing {}: {e}", src.display()))?;
+        let out = Command::new("g++")
+            .args([
+                "-std=c++20",
+                "-O1",
+                "-shared",
+                "-fPIC",
+                "-pthread",
+                "-w",
+                "-o",
+            ])
+            .arg(&lib)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("running g++: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "g++ failed on {}:\n{}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // SAFETY: the library is ours, just built; its initialisers do nothing.
+        let loaded = unsafe { libloading::Library::new(&lib) }
+            .map_err(|e| format!("loading {}: {e}", lib.display()));
+        // Once mapped (or failed), the files are no longer needed; a failed removal only
+        // leaves a file behind.
+        let _ = std::fs::remove_file(&lib);
+        let _ = std::fs::remove_file(&src);
+        let lib = loaded?;
+        // SAFETY: the symbol is defined above with exactly this signature.
+        let launch = unsafe { lib.get::<LaunchFn>(b"pgcnn_emu_launch\0") }
+            .map_err(|e| format!("pgcnn_emu_launch: {e}"))?;
+        let launch = *launch;
+        Ok(Self {
+            launch,
+            running: Mutex::new(()),
+            _lib: lib,
+        })
+    }
+
+    pub(crate) fn launch(
+        &self,
+        name: &str,
+        cfg: LaunchConfig,
+        params: &mut [*mut c_void],
+    ) -> Result<(), String> {
+        let (g, b) = (cfg.grid_dim, cfg.block_dim);
+        if [g.0, g.1, g.2, b.0, b.1, b.2].contains(&0) || b.0 * b.1 * b.2 > 1024 {
+            return Err(format!("{name}: invalid launch {cfg:?}"));
+        }
+        let cname = CString::new(name).map_err(|_| format!("bad kernel name {name:?}"))?;
+        let (grid, block) = ([g.0, g.1, g.2], [b.0, b.1, b.2]);
+        let _turn = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: the parameters match the kernel (the caller's contract, as on a GPU).
+        let rc = unsafe {
+            (self.launch)(
+                cname.as_ptr(),
+                grid.as_ptr(),
+                block.as_ptr(),
+                params.as_mut_ptr(),
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(format!("the emulator has no kernel {name}"))
+        }
+    }
+
+    pub(crate) fn malloc(&self, bytes: usize) -> Option<u64> {
+        let layout = Layout::from_size_align(bytes, ALIGN).ok()?;
+        // SAFETY: `bytes` > 0 (the pool never asks for 0).
+        let p = unsafe { std::alloc::alloc(layout) };
+        (!p.is_null()).then_some(p as u64)
+    }
+
+    /// # Safety
+    /// `ptr` came from [`Emulator::malloc`] with `bytes`, and is not used afterwards.
+    pub(crate) unsafe fn free(&self, ptr: u64, bytes: usize) {
+        if let Ok(layout) = Layout::from_size_align(bytes, ALIGN) {
+            // SAFETY: the caller's contract.
+            unsafe { std::alloc::dealloc(ptr as *mut u8, layout) };
+        }
+    }
+}
+
+/// cuBLAS's strided batched GEMM, column-major, computed on the host in the element
+/// type (no TF32 rounding).
+///
+/// # Safety
+/// Every matrix of the call lies in live host memory.
+pub(crate) unsafe fn gemm(c: &ColMajorCall, dtype: DType, accumulate: bool) -> Result<(), String> {
+    // SAFETY: forwarded.
+    unsafe {
+        match dtype {
+            DType::F32 => gemm_typed::<f32>(c, accumulate),
+            DType::F64 => gemm_typed::<f64>(c, accumulate),
+        }
+    }
+    Ok(())
+}
+
+unsafe fn gemm_typed<T: num_like::Num>(c: &ColMajorCall, accumulate: bool) {
+    let (a, b, out) = (c.a as *const T, c.b as *const T, c.c as *mut T);
+    for t in 0..c.batch {
+        // SAFETY (whole block): offsets stay inside the matrices, per the caller.
+        unsafe {
+            let (a0, b0, c0) = (
+                a.add(t * c.stride_a),
+                b.add(t * c.stride_b),
+                out.add(t * c.stride_c),
+            );
+            for j in 0..c.n {
+                for i in 0..c.m {
+                    let mut acc = T::ZERO;
+                    for p in 0..c.k {
+                        let av = if c.trans_a {
+                            *a0.add(p + i * c.lda)
+                        } else {
+                            *a0.add(i + p * c.lda)
+                        };
+                        let bv = if c.trans_b {
+                            *b0.add(j + p * c.ldb)
+                        } else {
+                            *b0.add(p + j * c.ldb)
+                        };
+                        acc = acc + av * bv;
+                    }
+                    let dst = c0.add(i + j * c.ldc);
+                    *dst = if accumulate { *dst + acc } else { acc };
+                }
+            }
+        }
+    }
+}
+
+mod num_like {
+    /// The arithmetic the host GEMM needs.
+    pub trait Num: Copy + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {
+        const ZERO: Self;
+    }
+    impl Num for f32 {
+        const ZERO: Self = 0.0;
+    }
+    impl Num for f64 {
+        const ZERO: Self = 0.0;
+    }
+}

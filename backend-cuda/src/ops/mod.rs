@@ -1,0 +1,10 @@
+//! The primitives, one family per file, as inherent methods of [`Cuda`](crate::Cuda)
+//! that the `Backend` implementation calls.
+
+mod conv;
+mod elementwise;
+pub(crate) mod gemm;
+mod memory;
+mod movement;
+mod pool;
+mod reduce;

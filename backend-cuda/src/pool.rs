@@ -1,0 +1,198 @@
+//! A caching allocator for device memory.
+//!
+//! `cuMemAlloc` and `cuMemFree` are slow and `cuMemFree` synchronises the device, so
+//! freed blocks go onto a free list by size class and are handed out again. A training
+//! step asks for the same sizes every time, so after the first step it allocates
+//! nothing. Reusing a block is safe without events because all work runs in order on
+//! one stream: the next user's kernels are queued after the last reader's.
+
+use crate::runtime::{AllocError, Runtime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Counters of the allocator, for tests and for the bench's report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Calls to `cuMemAlloc` so far.
+    pub device_allocations: u64,
+    /// Requests served from the free lists.
+    pub reuses: u64,
+    /// Bytes in blocks handed out and not yet returned.
+    pub bytes_in_use: usize,
+    /// Bytes held in the free lists.
+    pub bytes_cached: usize,
+}
+
+/// The rounded size a request of `bytes` gets (> 0 for `bytes` > 0): multiples of 512 B
+/// up to 1 MiB, then eight classes per power of two, so a block is at most 1/8 larger
+/// than asked and near sizes share a class.
+pub(crate) fn size_class(bytes: usize) -> usize {
+    const SMALL: usize = 1 << 20;
+    if bytes <= SMALL {
+        return bytes.div_ceil(512).max(1) * 512;
+    }
+    let top = usize::BITS - 1 - bytes.leading_zeros(); // floor(log2(bytes))
+    let step = 1usize << (top - 3);
+    bytes.div_ceil(step) * step
+}
+
+struct State {
+    free: HashMap<usize, Vec<u64>>,
+    stats: PoolStats,
+}
+
+/// The free lists of one device.
+pub(crate) struct Pool {
+    rt: Arc<Runtime>,
+    state: Mutex<State>,
+}
+
+impl Pool {
+    pub(crate) fn new(rt: Arc<Runtime>) -> Arc<Self> {
+        Arc::new(Self {
+            rt,
+            state: Mutex::new(State {
+                free: HashMap::new(),
+                stats: PoolStats::default(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent lists (every update is a
+        // single push or pop), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A block of at least `bytes` (> 0) bytes, from the free list or the device. When
+    /// the device is out of memory, the cached blocks are released and the call retried.
+    pub(crate) fn alloc(self: &Arc<Self>, bytes: usize) -> Result<Block, String> {
+        let class = size_class(bytes);
+        {
+            let mut st = self.lock();
+            if let Some(ptr) = st.free.get_mut(&class).and_then(Vec::pop) {
+                st.stats.reuses += 1;
+                st.stats.bytes_cached -= class;
+                st.stats.bytes_in_use += class;
+                return Ok(self.block(ptr, class));
+            }
+        }
+        let oom = |bytes: usize| format!("out of device memory allocating {bytes} bytes");
+        let ptr = match self.rt.malloc(class) {
+            Ok(p) => p,
+            Err(AllocError::OutOfMemory) => {
+                self.release_cached()?;
+                match self.rt.malloc(class) {
+                    Ok(p) => p,
+                    Err(AllocError::OutOfMemory) => return Err(oom(class)),
+                    Err(AllocError::Other(e)) => return Err(e),
+                }
+            }
+            Err(AllocError::Other(e)) => return Err(e),
+        };
+        let mut st = self.lock();
+        st.stats.device_allocations += 1;
+        st.stats.bytes_in_use += class;
+        Ok(self.block(ptr, class))
+    }
+
+    fn block(self: &Arc<Self>, ptr: u64, class: usize) -> Block {
+        Block {
+            ptr,
+            class,
+            pool: Arc::clone(self),
+        }
+    }
+
+    fn give_back(&self, ptr: u64, class: usize) {
+        let mut st = self.lock();
+        st.stats.bytes_in_use -= class;
+        st.stats.bytes_cached += class;
+        st.free.entry(class).or_default().push(ptr);
+    }
+
+    /// Frees every cached block, after the queued work is done.
+    pub(crate) fn release_cached(&self) -> Result<(), String> {
+        // Cached blocks may still be read by queued work; wait for it before freeing.
+        self.rt.synchronize()?;
+        let blocks: Vec<(usize, Vec<u64>)> = self.lock().free.drain().collect();
+        let mut first_err = None;
+        for (class, ptrs) in blocks {
+            for p in ptrs {
+                // `p` came from malloc with `class` bytes and is in no one's hands.
+                match self.rt.free(p, class) {
+                    Ok(()) => self.lock().stats.bytes_cached -= class,
+                    Err(e) => first_err = first_err.or(Some(e)),
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.lock().stats
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Every block holds the pool alive, so all are cached now. An error here (a dead
+        // context) leaves nothing to do: the driver frees a context's memory with it.
+        let _ = self.release_cached();
+    }
+}
+
+/// Device memory from the pool, returned to it when dropped.
+pub(crate) struct Block {
+    ptr: u64,
+    class: usize,
+    pool: Arc<Pool>,
+}
+
+impl Block {
+    pub(crate) fn ptr(&self) -> u64 {
+        self.ptr
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        self.pool.give_back(self.ptr, self.class);
+    }
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Block({:#x}, {} B)", self.ptr, self.class)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_cover_the_request_and_waste_at_most_an_eighth() {
+        for bytes in (1..5000).chain((1 << 20) - 3..(1 << 20) + 3).chain([
+            3 << 20,
+            (1 << 30) + 1,
+            629_407_744,
+            123_456_789,
+        ]) {
+            let c = size_class(bytes);
+            assert!(c >= bytes, "{bytes} -> {c}");
+            assert!(c % 512 == 0, "{bytes} -> {c}");
+            if bytes > 4096 {
+                assert!(c - bytes <= bytes / 8, "{bytes} -> {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn classes_are_stable() {
+        // Same request, same class: what lets a training step reuse everything.
+        for bytes in [1, 511, 512, 513, 1 << 20, (1 << 20) + 1, 50_000_000] {
+            assert_eq!(size_class(bytes), size_class(size_class(bytes)));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The CUDA backend against the naive reference through a small network's forward and
+//! backward pass, the memory pool's reuse, and clean errors for missing devices; on the
+//! GPU and on the kernel emulator (see cuda_support/mod.rs).
+
+mod cuda_support;
+
+use cuda_support::{emulator, gpu, Report};
+use pgcnn_core::backend::Backend;
+use pgcnn_core::reference::Reference;
+use pgcnn_core::rng::Rng;
+use pgcnn_core::{Conv2dOptions, Element, Padding, Param, Result, RunningStats, Tensor};
+use pgcnn_cuda::{Cuda, MathMode};
+
+// ---- a network, forward and backward --------------------------------------------------------
+
+/// Loss, parameter gradients and running mean of a small CNN (grouped 3x3 conv, batch
+/// norm, ReLU, 2x2 pooling, a 1x1 conv, spatial mean, linear layer, cross entropy).
+fn network<B: Backend, E: Element>(b: &B, seed: u64) -> Result<Vec<Vec<E>>> {
+    let mut rng = Rng::seed(seed);
+    let mut t = |dims: &[usize], scale: f64| -> Result<Tensor<B, E>> {
+        let n: usize = dims.iter().product();
+        let v: Vec<f64> = (0..n).map(|_| rng.uniform_range(-scale, scale)).collect();
+        Tensor::from_f64s(b, &v, dims.to_vec())
+    };
+    let x = t(&[4, 2, 10, 10], 1.0)?;
+    let w1 = Param::new(t(&[6, 1, 3, 3], 0.5)?);
+    let w2 = Param::new(t(&[8, 6, 1, 1], 0.5)?);
+    let gamma = Param::new(t(&[6], 0.2)?.add_scalar(E::one())?);
+    let beta = Param::new(t(&[6], 0.1)?);
+    let lin = Param::new(t(&[8, 3], 0.5)?);
+    let mut stats = RunningStats::new(b, 6)?;
+    let h = x.conv2d(
+        w1.tensor(),
+        None,
+        Conv2dOptions::new(Padding::Same).with_groups(2),
+    )?;
+    let h = h.batch_norm(
+        Some(gamma.tensor()),
+        Some(beta.tensor()),
+        &mut stats,
+        true,
+        E::from_f64(1e-5),
+    )?;
+    let h = h.relu()?.max_pool2d()?;
+    let h = h.conv2d(w2.tensor(), None, Conv2dOptions::new(Padding::Valid))?;
+    let h = h.mean_axes(&[2, 3], false)?;
+    let logits = h.matmul(lin.tensor())?;
+    let loss = logits.cross_entropy(&[0, 2, 1, 2])?;
+    let grads = loss.backward()?;
+    let mut out = vec![loss.to_vec()?];
+    for p in [&w1, &w2, &gamma, &beta, &lin] {
+        let g = grads
+            .get(p)
+            .ok_or_else(|| pgcnn_core::Error::Backward("missing gradient".into()))?;
+        out.push(g.to_vec()?);
+    }
+    out.push(stats.mean().to_vec()?);
+    Ok(out)
+}
+
+fn compare_network<E: Element>(c: &Cuda, rel: f64) {
+    let mut r = Report::new(c, rel);
+    let want = network::<Reference, E>(&Reference, 3).expect("reference network");
+    match network::<Cuda, E>(c, 3) {
+        Ok(got) => {
+            let names = [
+                "loss",
+                "dw1",
+                "dw2",
+                "dgamma",
+                "dbeta",
+                "dlin",
+                "running mean",
+            ];
+            for ((name, g), w) in names.iter().zip(got).zip(&want) {
+                r.check(format!("network {name}"), Ok(g), w);
+            }
+        }
+        Err(e) => r.failures.push(format!("network: error {e}")),
+    }
+    r.finish();
+}
+
+/// After one training-like pass, a second identical pass allocates nothing.
+fn pool_is_reused(c: &Cuda) {
+    let pass = || network::<Cuda, f32>(c, 5).expect("network");
+    pass();
+    let warm = c.pool_stats();
+    pass();
+    let again = c.pool_stats();
+    println!("{c:?}: after warm-up {warm:?}, after a second pass {again:?}");
+    assert_eq!(
+        warm.device_allocations, again.device_allocations,
+        "the second pass allocated"
+    );
+    assert!(again.reuses > warm.reuses);
+}
+
+// ---- the tests ---------------------------------------------------------------------------------
+
+#[test]
+fn gpu_network_matches_reference() {
+    if let Some(c) = gpu() {
+        compare_network::<f64>(&c, 1e-10);
+        compare_network::<f32>(&c.with_math(MathMode::Strict), 1e-3);
+        compare_network::<f32>(&c, 1e-2);
+    }
+}
+
+#[test]
+fn gpu_pool_is_reused_after_warm_up() {
+    if let Some(c) = gpu() {
+        pool_is_reused(&c);
+    }
+}
+
+#[test]
+fn emulated_network_matches_reference() {
+    if let Some(c) = emulator() {
+        compare_network::<f64>(&c, 1e-10);
+        compare_network::<f32>(&c, 1e-3);
+    }
+}
+
+#[test]
+fn emulated_pool_is_reused_after_warm_up() {
+    if let Some(c) = emulator() {
+        pool_is_reused(&c);
+    }
+}
+
+#[test]
+fn missing_devices_are_errors_not_panics() {
+    // Whatever this machine has, a device number far out of range is refused cleanly.
+    let e = Cuda::new(1 << 20).expect_err("no machine has that many GPUs");
+    let msg = e.to_string();
+    assert!(!msg.contains('\n') && !msg.is_empty(), "{msg:?}");
+    println!("Cuda::new(1 << 20): {msg}");
+}

@@ -1,0 +1,526 @@
+//! The CUDA backend against the naive reference, primitive by primitive, on the GPU and
+//! on the kernel emulator (see cuda_support/mod.rs).
+//!
+//! Tolerances are relative to the largest magnitude of the expected tensor: TF32
+//! convolutions on the GPU 2e-3 (10-bit mantissa inputs), strict f32 1e-4, f64 1e-11.
+
+mod cuda_support;
+
+use cuda_support::{emulator, gpu, steps, up, values, Report};
+use pgcnn_core::backend::{
+    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
+};
+use pgcnn_core::reference::Reference;
+use pgcnn_core::rng::Rng;
+use pgcnn_core::shape::{broadcast_shapes, broadcast_strides};
+use pgcnn_core::{Element, Result};
+use pgcnn_cuda::{Cuda, MathMode};
+
+// ---- the primitive suite ------------------------------------------------------------------
+
+fn memory<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    // Both upload paths: inside kernel parameters (<= 16 KiB) and copies.
+    for n in [0, 1, 7, 512, 513, 1500, 4096, 5000, 70_000] {
+        let v = values::<E>(rng, n, -3.0, 3.0);
+        let got = up(c, &v).and_then(|s| c.download(&s));
+        r.check(format!("upload/download n={n}"), got, &v);
+    }
+    for (n, value) in [(0, 1.5), (1, 0.0), (1000, -2.25), (70_000, 0.0), (3, -0.0)] {
+        let value = E::from_f64(value);
+        let got = c.full(n, value).and_then(|s| c.download(&s));
+        r.check(format!("full n={n} value={value}"), got, &vec![value; n]);
+    }
+}
+
+fn unary<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    let s = E::from_f64(0.75);
+    let ops = [
+        UnaryOp::Neg,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Exp,
+        UnaryOp::Log,
+        UnaryOp::Relu,
+        UnaryOp::Sigmoid,
+        UnaryOp::Tanh,
+        UnaryOp::Square,
+        UnaryOp::Sqrt,
+        UnaryOp::Abs,
+        UnaryOp::Recip,
+        UnaryOp::Sign,
+        UnaryOp::Step,
+        UnaryOp::AddScalar(s),
+        UnaryOp::MulScalar(s),
+        UnaryOp::PowScalar(E::from_f64(1.7)),
+        UnaryOp::MaxScalar(s),
+        UnaryOp::MinScalar(s),
+        UnaryOp::GreaterScalar(s),
+    ];
+    for op in ops {
+        let positive = matches!(
+            op,
+            UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Recip | UnaryOp::PowScalar(_)
+        );
+        for n in [1, 1000, 20_000] {
+            let mut x = if positive {
+                values::<E>(rng, n, 0.25, 3.0)
+            } else {
+                values::<E>(rng, n, -3.0, 3.0)
+            };
+            if !positive && n > 4 {
+                // Exact zeros and the scalar itself, where Sign, Step and the
+                // comparisons switch.
+                x[0] = E::zero();
+                x[1] = s;
+            }
+            let want = Reference.unary(op, &x).expect("reference");
+            let got = up(c, &x)
+                .and_then(|s| c.unary(op, &s))
+                .and_then(|s| c.download(&s));
+            r.check(format!("unary {op:?} n={n}"), got, &want);
+        }
+    }
+}
+
+fn layout(a: &[usize], b: &[usize]) -> BroadcastLayout {
+    let out = broadcast_shapes("test", a, b).expect("broadcastable");
+    BroadcastLayout {
+        a_strides: broadcast_strides(a, &out),
+        b_strides: broadcast_strides(b, &out),
+        out_dims: out,
+    }
+}
+
+fn binary<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    let shapes: &[(&[usize], &[usize])] = &[
+        (&[], &[]),
+        (&[1000], &[1000]),
+        (&[4, 3, 5, 6], &[1, 3, 1, 1]),
+        (&[4, 3, 5, 6], &[]),
+        (&[3, 1, 5], &[1, 4, 1]),
+        (&[2, 3, 4, 5, 6], &[3, 1, 5, 1]),
+        (&[1, 7], &[6, 1]),
+        (&[64, 10], &[64, 1]),
+        (&[1, 3, 1, 1], &[2, 3, 4, 4]),
+    ];
+    let ops = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Maximum,
+        BinaryOp::Minimum,
+        BinaryOp::Equal,
+        BinaryOp::Greater,
+    ];
+    for (sa, sb) in shapes {
+        let l = layout(sa, sb);
+        let (na, nb) = (sa.iter().product(), sb.iter().product());
+        for op in ops {
+            for quantized in [false, true] {
+                let a = if quantized {
+                    steps::<E>(rng, na)
+                } else {
+                    values::<E>(rng, na, -2.0, 2.0)
+                };
+                let mut b = if quantized {
+                    steps::<E>(rng, nb)
+                } else {
+                    values::<E>(rng, nb, 0.5, 2.0)
+                };
+                if op == BinaryOp::Div {
+                    b.iter_mut()
+                        .filter(|v| **v == E::zero())
+                        .for_each(|v| *v = E::one());
+                }
+                let want = Reference.binary(op, &a, &b, &l).expect("reference");
+                let got = (|| c.download(&c.binary(op, &up(c, &a)?, &up(c, &b)?, &l)?))();
+                r.check(
+                    format!("binary {op:?} {sa:?} {sb:?} quantized={quantized}"),
+                    got,
+                    &want,
+                );
+            }
+        }
+    }
+    // A layout that reads past an operand is refused.
+    let bad = BroadcastLayout {
+        out_dims: vec![4],
+        a_strides: vec![1],
+        b_strides: vec![2],
+    };
+    let v = values::<E>(rng, 4, 0.0, 1.0);
+    r.check_err(
+        "binary reading past b",
+        up(c, &v).and_then(|s| c.binary(BinaryOp::Add, &s, &s, &bad)),
+    );
+}
+
+fn reduce<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    let layouts = [
+        (1, 1, 1),
+        (1, 100_000, 1),
+        (7, 300, 1),
+        (3, 50, 17),
+        (1, 5000, 3),
+        (2, 1, 5),
+        (300, 5, 1),
+        (4, 3000, 1),
+        (1, 64, 4000),
+    ];
+    for (outer, len, inner) in layouts {
+        let l = AxisLayout { outer, len, inner };
+        for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
+            // A positive mean keeps sums away from zero, where relative error means little.
+            let x = values::<E>(rng, l.numel(), -0.5, 1.0);
+            let want = Reference.reduce(op, &x, l).expect("reference");
+            let got = up(c, &x)
+                .and_then(|s| c.reduce(op, &s, l))
+                .and_then(|s| c.download(&s));
+            r.check(format!("reduce {op:?} {l:?}"), got, &want);
+        }
+    }
+    let x = values::<E>(rng, 10, 0.0, 1.0);
+    let l = AxisLayout {
+        outer: 2,
+        len: 3,
+        inner: 2,
+    };
+    r.check_err(
+        "reduce with a wrong layout",
+        up(c, &x).and_then(|s| c.reduce(ReduceOp::Sum, &s, l)),
+    );
+}
+
+fn movement<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    let perms: &[(&[usize], &[usize])] = &[
+        (&[33, 70], &[1, 0]),
+        (&[3, 40, 37], &[0, 2, 1]),
+        (&[3, 40, 37], &[1, 0, 2]),
+        (&[2, 3, 4, 5], &[3, 1, 0, 2]),
+        (&[2, 3, 4, 5], &[0, 1, 3, 2]),
+        (&[2, 3, 4, 5], &[2, 3, 0, 1]),
+        (&[2, 1, 4, 1, 3], &[4, 3, 2, 1, 0]),
+        (&[2, 3, 2, 3, 2, 3], &[5, 3, 1, 4, 2, 0]),
+        (&[6, 5], &[0, 1]),
+        (&[], &[]),
+        (&[5, 0, 3], &[2, 1, 0]),
+    ];
+    for (dims, perm) in perms {
+        let x = values::<E>(rng, dims.iter().product(), -1.0, 1.0);
+        let want = Reference.permute(&x, dims, perm).expect("reference");
+        let got = up(c, &x)
+            .and_then(|s| c.permute(&s, dims, perm))
+            .and_then(|s| c.download(&s));
+        r.check(format!("permute {dims:?} {perm:?}"), got, &want);
+    }
+    let x = values::<E>(rng, 6, 0.0, 1.0);
+    r.check_err(
+        "permute with a repeated axis",
+        up(c, &x).and_then(|s| c.permute(&s, &[2, 3], &[0, 0])),
+    );
+
+    for (outer, lens, inner) in [
+        (2, vec![3, 0, 4], 5),
+        (1, vec![2, 5], 3),
+        (4, vec![1, 1, 1], 1),
+    ] {
+        let parts: Vec<Vec<E>> = lens
+            .iter()
+            .map(|l| values::<E>(rng, outer * l * inner, -1.0, 1.0))
+            .collect();
+        let refs: Vec<(&Vec<E>, usize)> = parts.iter().zip(&lens).map(|(p, &l)| (p, l)).collect();
+        let want = Reference.concat(&refs, outer, inner).expect("reference");
+        let got = (|| {
+            let dev: Vec<_> = parts.iter().map(|p| up(c, p)).collect::<Result<_>>()?;
+            let drefs: Vec<_> = dev.iter().zip(&lens).map(|(p, &l)| (p, l)).collect();
+            c.download(&c.concat(&drefs, outer, inner)?)
+        })();
+        r.check(format!("concat {outer} {lens:?} {inner}"), got, &want);
+    }
+
+    let l346 = AxisLayout {
+        outer: 3,
+        len: 6,
+        inner: 4,
+    };
+    let cases: &[(AxisLayout, &[usize])] = &[
+        (l346, &[1, 2, 3]),
+        (l346, &[5, 0, 2]),
+        (l346, &[2, 2, 0, 2]),
+        (
+            AxisLayout {
+                outer: 1,
+                len: 8,
+                inner: 1,
+            },
+            &[7, 6, 5, 4, 3, 2, 1, 0],
+        ),
+        (
+            AxisLayout {
+                outer: 5,
+                len: 4,
+                inner: 1,
+            },
+            &[3],
+        ),
+        (
+            AxisLayout {
+                outer: 2,
+                len: 3,
+                inner: 7,
+            },
+            &[],
+        ),
+    ];
+    for (l, idx) in cases {
+        let x = values::<E>(rng, l.numel(), -1.0, 1.0);
+        let want = Reference.index_select(&x, *l, idx).expect("reference");
+        let got = up(c, &x)
+            .and_then(|s| c.index_select(&s, *l, idx))
+            .and_then(|s| c.download(&s));
+        r.check(format!("index_select {l:?} {idx:?}"), got, &want);
+        let src = values::<E>(rng, l.outer * idx.len() * l.inner, -1.0, 1.0);
+        let want = Reference.index_add(&src, *l, idx).expect("reference");
+        let got = up(c, &src)
+            .and_then(|s| c.index_add(&s, *l, idx))
+            .and_then(|s| c.download(&s));
+        r.check(format!("index_add {l:?} {idx:?}"), got, &want);
+    }
+    // Many indices: more than travel inside kernel parameters.
+    let l = AxisLayout {
+        outer: 2,
+        len: 10,
+        inner: 3,
+    };
+    let idx: Vec<usize> = (0..6000).map(|i| (i * 7) % 10).collect();
+    let x = values::<E>(rng, l.numel(), -1.0, 1.0);
+    let want = Reference.index_select(&x, l, &idx).expect("reference");
+    let got = up(c, &x)
+        .and_then(|s| c.index_select(&s, l, &idx))
+        .and_then(|s| c.download(&s));
+    r.check("index_select with 6000 indices", got, &want);
+    let src = values::<E>(rng, l.outer * idx.len() * l.inner, -1.0, 1.0);
+    let want = Reference.index_add(&src, l, &idx).expect("reference");
+    let got = up(c, &src)
+        .and_then(|s| c.index_add(&s, l, &idx))
+        .and_then(|s| c.download(&s));
+    r.check("index_add with 6000 repeated indices", got, &want);
+    let x = values::<E>(rng, 12, 0.0, 1.0);
+    let l = AxisLayout {
+        outer: 2,
+        len: 3,
+        inner: 2,
+    };
+    r.check_err(
+        "index_select out of range",
+        up(c, &x).and_then(|s| c.index_select(&s, l, &[3])),
+    );
+}
+
+fn gemm<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    // (batch, m, n, k, a shared, b shared)
+    let shapes = [
+        (1, 17, 33, 45, false, false),
+        (3, 8, 5, 7, false, false),
+        (4, 6, 9, 11, true, false),
+        (4, 6, 9, 11, false, true),
+        (2, 1, 1, 300, false, false),
+        (2, 5, 4, 0, false, false),
+        (2, 0, 4, 3, false, false),
+        (0, 3, 4, 5, false, false),
+    ];
+    for (batch, m, n, k, a_shared, b_shared) in shapes {
+        for (a_trans, b_trans) in [(false, false), (true, false), (false, true), (true, true)] {
+            let d = GemmDesc {
+                batch,
+                m,
+                n,
+                k,
+                a_trans,
+                b_trans,
+                a_batch_stride: if a_shared { 0 } else { m * k },
+                b_batch_stride: if b_shared { 0 } else { k * n },
+            };
+            let a = values::<E>(rng, if a_shared { m * k } else { batch * m * k }, -1.0, 1.0);
+            let b = values::<E>(rng, if b_shared { k * n } else { batch * k * n }, -1.0, 1.0);
+            let want = Reference.gemm(&a, &b, &d).expect("reference");
+            let got = (|| c.download(&c.gemm(&up(c, &a)?, &up(c, &b)?, &d)?))();
+            r.check(format!("gemm {d:?}"), got, &want);
+        }
+    }
+    let d = GemmDesc {
+        batch: 2,
+        m: 3,
+        n: 3,
+        k: 3,
+        a_trans: false,
+        b_trans: false,
+        a_batch_stride: 9,
+        b_batch_stride: 9,
+    };
+    let short = values::<E>(rng, 9, 0.0, 1.0);
+    r.check_err(
+        "gemm with a short operand",
+        (|| c.gemm(&up(c, &short)?, &up(c, &short)?, &d))(),
+    );
+}
+
+/// (batch, cin, cout, groups, (h, w), (kh, kw), (ph, pw))
+type ConvCase = (
+    usize,
+    usize,
+    usize,
+    usize,
+    (usize, usize),
+    (usize, usize),
+    (usize, usize),
+);
+
+fn conv_desc((batch, cin, cout, groups, (h, w), (kh, kw), (ph, pw)): ConvCase) -> Conv2dDesc {
+    Conv2dDesc {
+        batch,
+        in_channels: cin,
+        out_channels: cout,
+        groups,
+        in_h: h,
+        in_w: w,
+        kernel_h: kh,
+        kernel_w: kw,
+        pad_h: ph,
+        pad_w: pw,
+    }
+}
+
+fn conv<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng, rel_conv: f64) {
+    let cases: [ConvCase; 9] = [
+        (2, 3, 4, 1, (9, 11), (3, 3), (1, 1)),
+        (3, 4, 6, 2, (7, 7), (3, 3), (0, 0)),
+        (2, 8, 8, 8, (6, 5), (3, 3), (1, 1)),
+        (2, 4, 6, 1, (5, 5), (1, 1), (0, 0)),
+        (1, 2, 3, 1, (10, 8), (7, 7), (3, 3)),
+        (2, 6, 4, 2, (8, 8), (5, 3), (2, 1)),
+        (3, 2, 2, 1, (4, 4), (3, 3), (2, 2)),
+        (2, 3, 5, 1, (1, 1), (1, 1), (0, 0)),
+        (2, 16, 16, 1, (14, 14), (7, 7), (3, 3)),
+    ];
+    // The default column budget, and one so small that every image is its own chunk.
+    for (budget, dev) in [("", c.clone()), (" chunked", c.with_column_budget(1))] {
+        for case in cases {
+            let d = conv_desc(case);
+            let x = values::<E>(rng, d.input_len(), -1.0, 1.0);
+            let w = values::<E>(rng, d.weight_len(), -1.0, 1.0);
+            let dy = values::<E>(rng, d.output_len(), -1.0, 1.0);
+            let want = Reference.conv2d(&x, &w, &d).expect("reference");
+            let got = (|| dev.download(&dev.conv2d(&up(&dev, &x)?, &up(&dev, &w)?, &d)?))();
+            r.check_rel(format!("conv2d{budget} {case:?}"), got, &want, rel_conv);
+            let want = Reference
+                .conv2d_backward_input(&dy, &w, &d)
+                .expect("reference");
+            let got = (|| {
+                let g = dev.conv2d_backward_input(&up(&dev, &dy)?, &up(&dev, &w)?, &d)?;
+                dev.download(&g)
+            })();
+            r.check_rel(
+                format!("conv2d_backward_input{budget} {case:?}"),
+                got,
+                &want,
+                rel_conv,
+            );
+            let want = Reference
+                .conv2d_backward_weight(&x, &dy, &d)
+                .expect("reference");
+            let got = (|| {
+                let g = dev.conv2d_backward_weight(&up(&dev, &x)?, &up(&dev, &dy)?, &d)?;
+                dev.download(&g)
+            })();
+            r.check_rel(
+                format!("conv2d_backward_weight{budget} {case:?}"),
+                got,
+                &want,
+                rel_conv,
+            );
+        }
+    }
+    let x = values::<E>(rng, 75, 0.0, 1.0);
+    let d = conv_desc((1, 3, 4, 2, (5, 5), (3, 3), (1, 1)));
+    r.check_err(
+        "conv2d with groups not dividing cin",
+        (|| c.conv2d(&up(c, &x)?, &up(c, &x[..24])?, &d))(),
+    );
+    let d = conv_desc((1, 1, 1, 1, (2, 2), (5, 5), (0, 0)));
+    r.check_err(
+        "conv2d with a kernel larger than the input",
+        (|| c.conv2d(&up(c, &x[..4])?, &up(c, &x[..25])?, &d))(),
+    );
+}
+
+fn pool<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    for (planes, h, w) in [(3, 6, 8), (2, 7, 5), (1, 1, 1), (64, 28, 28)] {
+        // Quantised values make ties, where the first maximum must win.
+        let x = steps::<E>(rng, planes * h * w);
+        let dy = values::<E>(rng, planes * (h / 2) * (w / 2), -1.0, 1.0);
+        let want = Reference.max_pool2d(&x, planes, h, w).expect("reference");
+        let got = up(c, &x)
+            .and_then(|s| c.max_pool2d(&s, planes, h, w))
+            .and_then(|s| c.download(&s));
+        r.check(format!("max_pool2d {planes}x{h}x{w}"), got, &want);
+        let want = Reference
+            .max_pool2d_backward(&x, &dy, planes, h, w)
+            .expect("reference");
+        let got =
+            (|| c.download(&c.max_pool2d_backward(&up(c, &x)?, &up(c, &dy)?, planes, h, w)?))();
+        r.check(format!("max_pool2d_backward {planes}x{h}x{w}"), got, &want);
+    }
+}
+
+fn primitives<E: Element>(c: &Cuda, rel: f64, rel_conv: f64) {
+    let mut r = Report::new(c, rel);
+    let mut rng = Rng::seed(7);
+    memory::<E>(c, &mut r, &mut rng);
+    unary::<E>(c, &mut r, &mut rng);
+    binary::<E>(c, &mut r, &mut rng);
+    reduce::<E>(c, &mut r, &mut rng);
+    movement::<E>(c, &mut r, &mut rng);
+    gemm::<E>(c, &mut r, &mut rng);
+    conv::<E>(c, &mut r, &mut rng, rel_conv);
+    pool::<E>(c, &mut r, &mut rng);
+    r.finish();
+}
+
+// ---- the tests ---------------------------------------------------------------------------------
+
+#[test]
+fn gpu_primitives_f32_tf32() {
+    if let Some(c) = gpu() {
+        primitives::<f32>(&c.with_math(MathMode::Tf32), 1e-4, 2e-3);
+    }
+}
+
+#[test]
+fn gpu_primitives_f32_strict() {
+    if let Some(c) = gpu() {
+        primitives::<f32>(&c.with_math(MathMode::Strict), 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn gpu_primitives_f64() {
+    if let Some(c) = gpu() {
+        primitives::<f64>(&c, 1e-11, 1e-11);
+    }
+}
+
+#[test]
+fn emulated_primitives_f32() {
+    if let Some(c) = emulator() {
+        primitives::<f32>(&c, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn emulated_primitives_f64() {
+    if let Some(c) = emulator() {
+        primitives::<f64>(&c, 1e-11, 1e-11);
+    }
+}

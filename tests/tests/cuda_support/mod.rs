@@ -1,0 +1,142 @@
+//! Shared by the CUDA comparison tests (cuda_primitives.rs, cuda_network.rs): the two
+//! devices they run on and a report that collects every disagreement.
+//!
+//! Each suite runs twice where it can: on the GPU (skipped, with the reason, when there
+//! is none — set PGCNN_REQUIRE_CUDA=1 to make that a failure), and on the kernel
+//! emulator, which runs the same host code and kernel sources on the CPU through g++
+//! (skipped when g++ is missing). Every case runs before a test reports, so one run
+//! lists every disagreement.
+#![allow(dead_code)] // each test file uses its own part
+
+use pgcnn_core::backend::Backend;
+use pgcnn_core::rng::Rng;
+use pgcnn_core::testing::tolerance_ratio;
+use pgcnn_core::{Element, Result};
+use pgcnn_cuda::{Cuda, CudaStorage};
+use std::sync::OnceLock;
+
+// ---- the devices ------------------------------------------------------------------------
+
+/// The GPU, or None after printing why not.
+pub fn gpu() -> Option<Cuda> {
+    static GPU: OnceLock<std::result::Result<Cuda, String>> = OnceLock::new();
+    match GPU.get_or_init(|| Cuda::new(0).map_err(|e| e.to_string())) {
+        Ok(c) => Some(c.clone()),
+        Err(why) => {
+            if std::env::var("PGCNN_REQUIRE_CUDA").is_ok_and(|v| v == "1") {
+                panic!("PGCNN_REQUIRE_CUDA=1 but CUDA is unavailable: {why}");
+            }
+            println!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// The kernel emulator, or None after printing why not.
+pub fn emulator() -> Option<Cuda> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgcnn-cuda-emulator");
+    match Cuda::emulated(&dir) {
+        Ok(c) => Some(c),
+        Err(why) => {
+            println!("skipped: the kernel emulator could not be built: {why}");
+            None
+        }
+    }
+}
+
+// ---- comparing --------------------------------------------------------------------------
+
+/// Collects disagreements instead of stopping at the first.
+pub struct Report {
+    device: String,
+    rel: f64,
+    cases: usize,
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    pub fn new(c: &Cuda, rel: f64) -> Self {
+        Report {
+            device: format!("{c:?}"),
+            rel,
+            cases: 0,
+            failures: vec![],
+        }
+    }
+
+    /// `got` must match `want` within `rel` of the largest |want|.
+    pub fn check<E: Element>(&mut self, what: impl Into<String>, got: Result<Vec<E>>, want: &[E]) {
+        self.check_rel(what, got, want, self.rel)
+    }
+
+    pub fn check_rel<E: Element>(
+        &mut self,
+        what: impl Into<String>,
+        got: Result<Vec<E>>,
+        want: &[E],
+        rel: f64,
+    ) {
+        self.cases += 1;
+        let what = what.into();
+        let got = match got {
+            Ok(g) => g,
+            Err(e) => return self.failures.push(format!("{what}: error {e}")),
+        };
+        let g: Vec<f64> = got.iter().map(|&v| Element::to_f64(v)).collect();
+        let w: Vec<f64> = want.iter().map(|&v| Element::to_f64(v)).collect();
+        let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+        let ratio = tolerance_ratio(&g, &w, rel * scale, rel);
+        if ratio > 1.0 {
+            let worst = (0..g.len().min(w.len()))
+                .max_by(|&i, &j| (g[i] - w[i]).abs().total_cmp(&(g[j] - w[j]).abs()));
+            let detail = match worst {
+                Some(i) => format!("worst at {i}: got {} want {}", g[i], w[i]),
+                None => format!("lengths {} and {}", g.len(), w.len()),
+            };
+            self.failures
+                .push(format!("{what}: {ratio:.3}x the tolerance; {detail}"));
+        }
+    }
+
+    /// `result` must be an error (bad input), not a value or a panic.
+    pub fn check_err<T>(&mut self, what: &str, result: Result<T>) {
+        self.cases += 1;
+        if result.is_ok() {
+            self.failures.push(format!("{what}: accepted bad input"));
+        }
+    }
+
+    pub fn finish(self) {
+        println!(
+            "{}: {} cases, {} failed",
+            self.device,
+            self.cases,
+            self.failures.len()
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{}: {} of {} cases failed:\n{}",
+            self.device,
+            self.failures.len(),
+            self.cases,
+            self.failures.join("\n")
+        );
+    }
+}
+
+pub fn values<E: Element>(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<E> {
+    (0..n)
+        .map(|_| E::from_f64(rng.uniform_range(lo, hi)))
+        .collect()
+}
+
+/// Multiples of 0.5 in [-2, 2]: ties and equalities happen.
+pub fn steps<E: Element>(rng: &mut Rng, n: usize) -> Vec<E> {
+    (0..n)
+        .map(|_| E::from_f64(rng.uniform_range(-4.0, 4.0).round() / 2.0))
+        .collect()
+}
+
+pub fn up<E: Element>(c: &Cuda, v: &[E]) -> Result<CudaStorage<E>> {
+    c.upload(v)
+}
