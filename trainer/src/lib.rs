@@ -1,4 +1,7 @@
 //! The pgcnn trainer library.
 pub mod bench;
-pub mod data;
+pub mod checkpoint;
 pub mod config;
+pub mod data;
+pub mod metrics;
+pub mod report;
