@@ -42,6 +42,7 @@ mod movement;
 mod par;
 mod pool;
 mod reduce;
+mod transpose;
 
 use pgcnn_core::backend::{
     AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,

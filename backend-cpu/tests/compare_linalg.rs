@@ -209,7 +209,7 @@ fn large_gemms_match_reference() {
 }
 
 /// Convolutions that exercise the chunking: several chunks with an uneven last one,
-/// several channel slabs per group (7×7 kernels take 10 channels per slab), groups, and a
+/// several channel slabs per group (7×7 kernels take 5 channels per slab), groups, and a
 /// single image whose GEMMs are split over threads instead.
 #[test]
 fn large_convolutions_match_reference() {

@@ -17,9 +17,9 @@ use std::time::Instant;
 /// What to measure and how often.
 #[derive(Clone, Debug)]
 pub struct KernelBenchOptions {
-    /// Timed runs of each kernel; the median is reported (at least 1).
+    /// Timed rounds (each runs every kernel once); medians are reported (at least 1).
     pub repetitions: usize,
-    /// Untimed runs of each kernel before timing.
+    /// Untimed rounds before timing.
     pub warmup: usize,
     /// Measure the 2048³ GEMM.
     pub gemm: bool,
@@ -110,27 +110,134 @@ pub fn conv_shapes() -> Vec<(&'static str, Conv2dDesc)> {
     ]
 }
 
-/// Runs the benchmark, printing a table to `out` as results arrive, and returns them.
+/// One timed kernel: its flops and a closure that runs it once.
+struct Kernel<'a> {
+    flops: f64,
+    run: Box<dyn FnMut() -> pgcnn_core::Result<Vec<f32>> + 'a>,
+    /// Seconds of each timed run.
+    times: Vec<f64>,
+}
+
+impl<'a> Kernel<'a> {
+    fn new(flops: f64, run: impl FnMut() -> pgcnn_core::Result<Vec<f32>> + 'a) -> Self {
+        Kernel {
+            flops,
+            run: Box::new(run),
+            times: Vec::new(),
+        }
+    }
+    fn median(&self) -> f64 {
+        let mut t = self.times.clone();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    }
+    fn gflops(&self) -> f64 {
+        self.flops / self.median() / 1e9
+    }
+}
+
+/// Runs the benchmark, prints its table to `out` and returns the results.
+///
+/// The kernels are timed in rounds (each round runs every kernel once), so that load
+/// from other processes on a shared machine falls on all of them alike instead of on
+/// whichever happened to run at the wrong moment; the ratios are then fair even when
+/// the absolute rates are not.
 pub fn kernel_bench(
     opts: &KernelBenchOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<KernelBenchReport> {
     let cpu = Cpu;
     let mut rng = Rng::seed(0xbe4c);
+    let reps = opts.repetitions.max(1);
+    let threads = cpu.threads();
+    writeln!(
+        out,
+        "kernel benchmark: f32, {threads} threads, median of {reps} rounds after {} warm-up",
+        opts.warmup
+    )?;
+
+    const GEMM_SIZE: usize = 2048;
+    let gemm_desc = GemmDesc {
+        batch: 1,
+        m: GEMM_SIZE,
+        n: GEMM_SIZE,
+        k: GEMM_SIZE,
+        a_trans: false,
+        b_trans: false,
+        a_batch_stride: 0,
+        b_batch_stride: 0,
+    };
+    let filter = opts.conv_filter.as_deref().unwrap_or("");
+    let shapes: Vec<(&'static str, Conv2dDesc)> = if opts.conv {
+        conv_shapes()
+            .into_iter()
+            .filter(|(n, _)| n.contains(filter))
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Operands first (they outlive the kernels that borrow them).
+    let gemm_ops = if opts.gemm {
+        let len = GEMM_SIZE * GEMM_SIZE;
+        Some((random(&cpu, &mut rng, len)?, random(&cpu, &mut rng, len)?))
+    } else {
+        None
+    };
+    let conv_ops: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = shapes
+        .iter()
+        .map(|(_, d)| {
+            Ok((
+                random(&cpu, &mut rng, d.input_len())?,
+                random(&cpu, &mut rng, d.weight_len())?,
+                random(&cpu, &mut rng, d.output_len())?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    let mut kernels: Vec<Kernel> = Vec::new();
+    if let Some((a, b)) = &gemm_ops {
+        kernels.push(Kernel::new(gemm_desc.flops(), move || {
+            cpu.gemm(a, b, &gemm_desc)
+        }));
+    }
+    for ((_, d), (x, w, dy)) in shapes.iter().zip(&conv_ops) {
+        let d = *d;
+        kernels.push(Kernel::new(d.flops(), move || cpu.conv2d(x, w, &d)));
+        kernels.push(Kernel::new(d.flops(), move || {
+            cpu.conv2d_backward_input(dy, w, &d)
+        }));
+        kernels.push(Kernel::new(d.flops(), move || {
+            cpu.conv2d_backward_weight(x, dy, &d)
+        }));
+    }
+
+    for round in 0..opts.warmup + reps {
+        for k in kernels.iter_mut() {
+            let start = Instant::now();
+            std::hint::black_box((k.run)().context("running a benchmark kernel")?);
+            if round >= opts.warmup {
+                k.times.push(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+
     let mut report = KernelBenchReport {
-        threads: cpu.threads(),
+        threads,
         gemm: None,
         conv: Vec::new(),
     };
-    writeln!(
-        out,
-        "kernel benchmark: f32, {} threads, median of {} runs after {} warm-up",
-        report.threads,
-        opts.repetitions.max(1),
-        opts.warmup
-    )?;
+    let mut rest = &kernels[..];
     if opts.gemm {
-        let g = bench_gemm(&cpu, &mut rng, opts, 2048)?;
+        let k = &rest[0];
+        rest = &rest[1..];
+        let g = GemmResult {
+            m: GEMM_SIZE,
+            n: GEMM_SIZE,
+            k: GEMM_SIZE,
+            seconds: k.median(),
+            gflops: k.gflops(),
+        };
         writeln!(
             out,
             "GEMM {}x{}x{}: {:.3} s, {:.1} GFLOP/s",
@@ -138,125 +245,56 @@ pub fn kernel_bench(
         )?;
         report.gemm = Some(g);
     }
-    if opts.conv {
+    if !shapes.is_empty() {
         writeln!(
             out,
-            "{:<30} {:>22} {:>9} {:>9} {:>9} {:>9} {:>10}",
-            "conv2d (GFLOP/s)", "shape", "fwd", "bwd-in", "bwd-w", "total", "total/GEMM"
+            "{:<30} {:>20} {:>8} {:>8} {:>8} {:>8} {:>10}",
+            "conv2d GFLOP/s", "shape", "fwd", "bwd-in", "bwd-w", "total", "total/GEMM"
         )?;
-        let filter = opts.conv_filter.as_deref().unwrap_or("");
-        for (name, desc) in conv_shapes()
-            .into_iter()
-            .filter(|(n, _)| n.contains(filter))
-        {
-            let gemm = report.gemm.as_ref().map(|g| g.gflops);
-            let r = bench_conv(&cpu, &mut rng, opts, name, desc, gemm)?;
-            let shape = format!(
-                "{}→{} {}x{} k{}",
-                desc.in_channels, desc.out_channels, desc.in_h, desc.in_w, desc.kernel_h
-            );
-            let ratio = r
-                .ratio_to_gemm
-                .map_or("-".to_string(), |v| format!("{v:.2}"));
-            writeln!(
-                out,
-                "{:<30} {:>22} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10}",
-                name,
-                shape,
-                r.forward_gflops,
-                r.backward_input_gflops,
-                r.backward_weight_gflops,
-                r.total_gflops,
-                ratio
-            )?;
-            report.conv.push(r);
-        }
+    }
+    for ((name, desc), k) in shapes.iter().zip(rest.chunks(3)) {
+        let (f, bi, bw) = (&k[0], &k[1], &k[2]);
+        let total_s = f.median() + bi.median() + bw.median();
+        let total_gflops = 3.0 * desc.flops() / total_s / 1e9;
+        let r = ConvResult {
+            name,
+            desc: *desc,
+            forward_s: f.median(),
+            backward_input_s: bi.median(),
+            backward_weight_s: bw.median(),
+            forward_gflops: f.gflops(),
+            backward_input_gflops: bi.gflops(),
+            backward_weight_gflops: bw.gflops(),
+            total_gflops,
+            ratio_to_gemm: report.gemm.as_ref().map(|g| total_gflops / g.gflops),
+        };
+        let shape = format!(
+            "{}→{} {}x{} k{}",
+            desc.in_channels, desc.out_channels, desc.in_h, desc.in_w, desc.kernel_h
+        );
+        let ratio = r
+            .ratio_to_gemm
+            .map_or("-".to_string(), |v| format!("{v:.2}"));
+        writeln!(
+            out,
+            "{:<30} {:>20} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>10}",
+            name,
+            shape,
+            r.forward_gflops,
+            r.backward_input_gflops,
+            r.backward_weight_gflops,
+            r.total_gflops,
+            ratio
+        )?;
+        report.conv.push(r);
     }
     Ok(report)
 }
 
-/// Median seconds of `f` over `opts.repetitions` runs after `opts.warmup` untimed ones.
-fn median_seconds(
-    opts: &KernelBenchOptions,
-    mut f: impl FnMut() -> pgcnn_core::Result<Vec<f32>>,
-) -> anyhow::Result<f64> {
-    for _ in 0..opts.warmup {
-        std::hint::black_box(f()?);
-    }
-    let mut times = Vec::with_capacity(opts.repetitions.max(1));
-    for _ in 0..opts.repetitions.max(1) {
-        let start = Instant::now();
-        std::hint::black_box(f()?);
-        times.push(start.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
-}
-
+/// A buffer of uniform values in [-1, 1).
 fn random(cpu: &Cpu, rng: &mut Rng, len: usize) -> anyhow::Result<Vec<f32>> {
     let v: Vec<f32> = (0..len)
         .map(|_| rng.uniform_range(-1.0, 1.0) as f32)
         .collect();
     Ok(cpu.upload(&v)?)
-}
-
-fn bench_gemm(
-    cpu: &Cpu,
-    rng: &mut Rng,
-    opts: &KernelBenchOptions,
-    size: usize,
-) -> anyhow::Result<GemmResult> {
-    let desc = GemmDesc {
-        batch: 1,
-        m: size,
-        n: size,
-        k: size,
-        a_trans: false,
-        b_trans: false,
-        a_batch_stride: 0,
-        b_batch_stride: 0,
-    };
-    let a = random(cpu, rng, size * size)?;
-    let b = random(cpu, rng, size * size)?;
-    let seconds = median_seconds(opts, || cpu.gemm(&a, &b, &desc)).context("GEMM benchmark")?;
-    Ok(GemmResult {
-        m: size,
-        n: size,
-        k: size,
-        seconds,
-        gflops: desc.flops() / seconds / 1e9,
-    })
-}
-
-fn bench_conv(
-    cpu: &Cpu,
-    rng: &mut Rng,
-    opts: &KernelBenchOptions,
-    name: &'static str,
-    desc: Conv2dDesc,
-    gemm_gflops: Option<f64>,
-) -> anyhow::Result<ConvResult> {
-    let x = random(cpu, rng, desc.input_len())?;
-    let w = random(cpu, rng, desc.weight_len())?;
-    let dy = random(cpu, rng, desc.output_len())?;
-    let ctx = || format!("convolution benchmark {name}");
-    let forward_s = median_seconds(opts, || cpu.conv2d(&x, &w, &desc)).with_context(ctx)?;
-    let backward_input_s =
-        median_seconds(opts, || cpu.conv2d_backward_input(&dy, &w, &desc)).with_context(ctx)?;
-    let backward_weight_s =
-        median_seconds(opts, || cpu.conv2d_backward_weight(&x, &dy, &desc)).with_context(ctx)?;
-    let flops = desc.flops();
-    let total_gflops = 3.0 * flops / (forward_s + backward_input_s + backward_weight_s) / 1e9;
-    Ok(ConvResult {
-        name,
-        desc,
-        forward_s,
-        backward_input_s,
-        backward_weight_s,
-        forward_gflops: flops / forward_s / 1e9,
-        backward_input_gflops: flops / backward_input_s / 1e9,
-        backward_weight_gflops: flops / backward_weight_s / 1e9,
-        total_gflops,
-        ratio_to_gemm: gemm_gflops.map(|g| total_gflops / g),
-    })
 }

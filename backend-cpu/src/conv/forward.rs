@@ -1,6 +1,6 @@
 //! The forward convolution (also the input gradient, run on a derived geometry).
 
-use super::im2col::{im2col, Slab};
+use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
 use super::Geometry;
 use crate::gemm::{gemm_rows_parallel, MatMut, MatRef};
@@ -12,14 +12,15 @@ use rayon::prelude::*;
 #[derive(Default)]
 struct Scratch<E> {
     /// im2col of one slab: `slab · kh · kw` rows × `images · out_plane` columns.
-    col: Vec<E>,
+    col: ColBuffer<E>,
     /// The chunk's output as `[cout, images · out_plane]`.
     y: Vec<E>,
 }
 
 /// `y [batch, cout, out_h, out_w]` = the convolution of `x [batch, cin, in_h, in_w]` with
-/// `w [cout, cin_g, kh, kw]`. The caller has checked the lengths.
-pub(crate) fn run<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
+/// the kernel `w [cout, cin_g, kh, kw]`, given as `wt`: per group, the transposed
+/// `[cin_g·kh·kw, cout_g]` (see `kernel_columns`). The caller has checked the lengths.
+pub(crate) fn run<E: Element>(x: &[E], wt: &[E], g: &Geometry) -> Vec<E> {
     let out_image = g.cout * g.out_plane();
     let mut y = vec![E::zero(); g.batch * out_image];
     if y.is_empty() || g.cin_g() == 0 {
@@ -35,7 +36,7 @@ pub(crate) fn run<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
             let images = y.len() / out_image;
             run_chunk(
                 x,
-                w,
+                wt,
                 g,
                 &plan,
                 chunk * plan.images,
@@ -51,7 +52,7 @@ pub(crate) fn run<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
 /// Convolves images `b0..b0 + images` into `y` (their slice of the output).
 fn run_chunk<E: Element>(
     x: &[E],
-    w: &[E],
+    wt: &[E],
     g: &Geometry,
     plan: &Plan,
     b0: usize,
@@ -65,28 +66,24 @@ fn run_chunk<E: Element>(
     let taps = g.kh * g.kw;
     let (cig, cog, klen) = (g.cin_g(), g.cout_g(), g.kernel_len());
     scratch.y.resize(g.cout * cols, E::zero());
-    scratch
-        .col
-        .resize(plan.slab.min(cig) * taps * cols, E::zero());
     for grp in 0..g.groups {
         let y_grp = &mut scratch.y[grp * cog * cols..][..cog * cols];
         for c_in in (0..cig).step_by(plan.slab) {
             let channels = plan.slab.min(cig - c_in);
-            let col = &mut scratch.col[..channels * taps * cols];
             let slab = Slab {
                 b0,
                 images,
                 c0: grp * cig + c_in,
                 channels,
             };
-            im2col(x, g, slab, col);
+            let col = scratch.col.fill(x, g, slab);
             // Rows of this group's kernels, columns of this slab's taps.
             let a = MatRef {
-                data: &w[grp * cog * klen + c_in * taps..],
+                data: &wt[(grp * klen + c_in * taps) * cog..],
                 rows: cog,
                 cols: channels * taps,
-                rs: klen,
-                cs: 1,
+                rs: 1,
+                cs: cog,
             };
             let b = MatRef {
                 data: col,

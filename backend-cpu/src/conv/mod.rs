@@ -1,14 +1,20 @@
 //! 2-D convolutions: forward, input gradient and weight gradient, grouped.
 //!
-//! All three are im2col + GEMM over chunks of images (see [`plan`]):
+//! All three are im2col + GEMM over chunks of images (see [`plan`]), each rayon task with
+//! its own buffers (an im2col slab, the chunk's output or gradient), reused across chunks:
 //! - forward: for each chunk, `Y[co, (b, p)] = W[co, (ci, ky, kx)] · col[(ci, ky, kx), (b, p)]`,
-//!   with `col` built one slab of input channels at a time, accumulated into a per-thread
-//!   buffer and copied into the output images;
+//!   with `col` built one slab of input channels at a time and the products accumulated
+//!   (beta = 1) into the chunk's output, which is then copied into the output images;
 //! - input gradient: for stride 1, `dx` is the forward convolution of `dy` with the kernel
 //!   transposed (in ↔ out channels) and flipped in space, with padding `k - 1 - pad`
 //!   (negative padding crops), so it reuses the forward path and needs no col2im;
 //! - weight gradient: `dW[co, (ci, ky, kx)] += dY[co, (b, p)] · col[(ci, ky, kx), (b, p)]ᵀ`,
-//!   each thread summing its chunks into its own `dW`, and the partial sums added at the end.
+//!   each worker summing its chunks into its own `dW`, and the partial sums added at the end.
+//!
+//! matrixmultiply packs its left operand fastest when consecutive rows are adjacent in
+//! memory and its right operand when consecutive columns are, so the kernel and `dy` are
+//! handed to it transposed (copied once per call or chunk, in cache-sized tiles); `col`
+//! is already in the right order for the forward GEMM, not for the weight-gradient one.
 
 mod forward;
 mod im2col;
@@ -16,6 +22,7 @@ mod plan;
 mod weight;
 
 use crate::check;
+use crate::transpose::transpose;
 use pgcnn_core::backend::Conv2dDesc;
 use pgcnn_core::{Element, Result};
 
@@ -104,7 +111,7 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Ve
     let (g, x_len, w_len, _) = validate(OP, d)?;
     check::len(OP, "input", x.len(), x_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
-    Ok(forward::run(x, w, &g))
+    Ok(forward::run(x, &kernel_columns(w, &g), &g))
 }
 
 /// The gradient with respect to the input: a forward convolution of `dy` with the
@@ -114,7 +121,7 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> R
     let (g, _, w_len, y_len) = validate(OP, d)?;
     check::len(OP, "dy", dy.len(), y_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
-    let flipped = transpose_flip(w, &g);
+    let flipped = flipped_kernel_columns(w, &g);
     let derived = Geometry {
         batch: g.batch,
         cin: g.cout,
@@ -141,21 +148,38 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], d: &Conv2dDesc) -> 
     Ok(weight::run(x, dy, &g))
 }
 
-/// `w' [cin, cout_g, kh, kw]` with `w'[g·cin_g + ci, co, ky, kx] = w[g·cout_g + co, ci,
-/// kh-1-ky, kw-1-kx]`: the kernel of the input-gradient convolution.
-fn transpose_flip<E: Element>(w: &[E], g: &Geometry) -> Vec<E> {
-    let (cig, cog, kk) = (g.cin_g(), g.cout_g(), g.kh * g.kw);
+/// The forward kernel `w [cout, cin_g·kh·kw]` laid out as [`forward::run`] takes it: per
+/// group, `[cin_g·kh·kw, cout_g]`, so that each GEMM reads its left operand column by
+/// column, the order matrixmultiply packs it in.
+fn kernel_columns<E: Element>(w: &[E], g: &Geometry) -> Vec<E> {
+    let (cog, klen) = (g.cout_g(), g.kernel_len());
     let mut out = vec![E::zero(); w.len()];
-    for grp in 0..g.groups {
-        for co in 0..cog {
-            for ci in 0..cig {
-                let src = &w[((grp * cog + co) * cig + ci) * kk..][..kk];
-                let dst = &mut out[((grp * cig + ci) * cog + co) * kk..][..kk];
-                // Flipping both spatial axes reverses the row-major kernel.
-                for (d, &s) in dst.iter_mut().zip(src.iter().rev()) {
-                    *d = s;
-                }
-            }
+    let group = cog * klen;
+    if group > 0 {
+        for (src, dst) in w.chunks(group).zip(out.chunks_mut(group)) {
+            transpose(src, cog, klen, dst);
+        }
+    }
+    out
+}
+
+/// The kernel of the input-gradient convolution, `w'[g·cin_g + ci, co, ky, kx] =
+/// w[g·cout_g + co, ci, kh-1-ky, kw-1-kx]` (in and out channels swapped, space flipped),
+/// laid out as [`kernel_columns`] lays out a forward kernel: per group,
+/// `[cout_g·kh·kw, cin_g]`.
+fn flipped_kernel_columns<E: Element>(w: &[E], g: &Geometry) -> Vec<E> {
+    let (cig, taps) = (g.cin_g(), g.kh * g.kw);
+    // Flipping both spatial axes reverses each row-major kernel plane...
+    let mut flipped = w.to_vec();
+    for plane in flipped.chunks_mut(taps) {
+        plane.reverse();
+    }
+    // ... and then each output channel's [cin_g, taps] block is transposed in place.
+    let mut out = vec![E::zero(); w.len()];
+    let block = cig * taps;
+    if block > 0 {
+        for (src, dst) in flipped.chunks(block).zip(out.chunks_mut(block)) {
+            transpose(src, cig, taps, dst);
         }
     }
     out

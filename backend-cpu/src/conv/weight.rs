@@ -3,11 +3,12 @@
 //! Every chunk of images contributes to all of `dW`, so each worker thread sums its chunks
 //! into a private `dW` (GEMMs with beta = 1), and the private sums are added at the end.
 
-use super::im2col::{im2col, Slab};
+use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
 use super::Geometry;
 use crate::gemm::{gemm_rows_parallel, MatMut, MatRef};
 use crate::par;
+use crate::transpose::transpose;
 use pgcnn_core::Element;
 use rayon::prelude::*;
 
@@ -28,7 +29,7 @@ pub(crate) fn run<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Vec<E> {
         .into_par_iter()
         .map(|t| {
             let mut dw = vec![E::zero(); w_len];
-            let (mut col, mut dy_chunk) = (Vec::new(), Vec::new());
+            let (mut col, mut dy_chunk) = (ColBuffer::default(), Vec::new());
             for chunk in (t..plan.chunks).step_by(workers) {
                 let b0 = chunk * plan.images;
                 let images = plan.images.min(g.batch - b0);
@@ -60,7 +61,7 @@ fn run_chunk<E: Element>(
     plan: &Plan,
     b0: usize,
     images: usize,
-    (col, dy_chunk): (&mut Vec<E>, &mut Vec<E>),
+    (col_buf, dy_chunk): (&mut ColBuffer<E>, &mut Vec<E>),
     dw: &mut [E],
     gemm_parts: usize,
 ) {
@@ -68,32 +69,30 @@ fn run_chunk<E: Element>(
     let cols = images * plane;
     let taps = g.kh * g.kw;
     let (cig, cog, klen) = (g.cin_g(), g.cout_g(), g.kernel_len());
-    // [images, cout, plane] -> [cout, images · plane], the A operand of every GEMM.
-    dy_chunk.resize(g.cout * cols, E::zero());
-    for (co, dst) in dy_chunk.chunks_mut(cols).enumerate() {
-        for bi in 0..images {
-            dst[bi * plane..][..plane]
-                .copy_from_slice(&dy[((b0 + bi) * g.cout + co) * plane..][..plane]);
-        }
+    // [images, cout, plane] -> [images · plane, cout]: the A operand of every GEMM, read
+    // column by column (the order matrixmultiply packs it in).
+    dy_chunk.resize(cols * g.cout, E::zero());
+    let image = g.cout * plane;
+    let src = &dy[b0 * image..][..images * image];
+    for (src, dst) in src.chunks(image).zip(dy_chunk.chunks_mut(image)) {
+        transpose(src, g.cout, plane, dst);
     }
-    col.resize(plan.slab.min(cig) * taps * cols, E::zero());
     for grp in 0..g.groups {
         for c_in in (0..cig).step_by(plan.slab) {
             let channels = plan.slab.min(cig - c_in);
-            let col = &mut col[..channels * taps * cols];
             let slab = Slab {
                 b0,
                 images,
                 c0: grp * cig + c_in,
                 channels,
             };
-            im2col(x, g, slab, col);
+            let col = col_buf.fill(x, g, slab);
             let a = MatRef {
-                data: &dy_chunk[grp * cog * cols..],
+                data: &dy_chunk[grp * cog..],
                 rows: cog,
                 cols,
-                rs: cols,
-                cs: 1,
+                rs: 1,
+                cs: g.cout,
             };
             // colᵀ: rows are (b, p), columns this slab's taps.
             let b = MatRef {
