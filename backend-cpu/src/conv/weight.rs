@@ -1,7 +1,9 @@
 //! The weight gradient: `dW[co, (ci, ky, kx)] = Σ over (b, p) of dy[b, co, p] · col[(ci, ky, kx), (b, p)]`.
 //!
-//! Every chunk of images contributes to all of `dW`, so each worker thread sums its chunks
-//! into a private `dW` (GEMMs with beta = 1), and the private sums are added at the end.
+//! Every chunk of images contributes to all of `dW`, so each pool thread sums the chunks
+//! it runs into a private `dW` (GEMMs with beta = 1), and the private sums are added at
+//! the end: at most one `dW` per thread, while the chunks are still handed out
+//! dynamically (which matters on a machine shared with other work).
 
 use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
@@ -11,6 +13,24 @@ use crate::par;
 use crate::transpose::transpose;
 use pgcnn_core::Element;
 use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
+
+/// One thread's share of `dW` and its buffers.
+struct Worker<E> {
+    dw: Vec<E>,
+    col: ColBuffer<E>,
+    dy_chunk: Vec<E>,
+}
+
+impl<E: Element> Worker<E> {
+    fn new(w_len: usize) -> Self {
+        Worker {
+            dw: vec![E::zero(); w_len],
+            col: ColBuffer::default(),
+            dy_chunk: Vec::new(),
+        }
+    }
+}
 
 /// `dw [cout, cin_g, kh, kw]` from `x [batch, cin, in_h, in_w]` and `dy [batch, cout,
 /// out_h, out_w]`. The caller has checked the lengths.
@@ -21,24 +41,53 @@ pub(crate) fn run<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Vec<E> {
     }
     let threads = par::threads();
     let plan = Plan::new(g, threads);
-    let workers = threads.min(plan.chunks);
-    let gemm_parts = threads.div_ceil(plan.chunks);
-    // Worker t takes chunks t, t + workers, ...: the plan makes chunks equal and, when the
-    // batch allows, a multiple of the thread count.
-    let mut partials: Vec<Vec<E>> = (0..workers)
-        .into_par_iter()
-        .map(|t| {
-            let mut dw = vec![E::zero(); w_len];
-            let (mut col, mut dy_chunk) = (ColBuffer::default(), Vec::new());
-            for chunk in (t..plan.chunks).step_by(workers) {
-                let b0 = chunk * plan.images;
-                let images = plan.images.min(g.batch - b0);
-                let bufs = (&mut col, &mut dy_chunk);
-                run_chunk(x, dy, g, &plan, b0, images, bufs, &mut dw, gemm_parts);
+    let chunk_of = |chunk: usize| {
+        let b0 = chunk * plan.images;
+        (b0, plan.images.min(g.batch - b0))
+    };
+    let workers: Vec<Worker<E>> = if plan.chunks < threads {
+        // Fewer chunks than threads: one worker per chunk, its GEMMs split over threads.
+        let parts = threads.div_ceil(plan.chunks);
+        (0..plan.chunks)
+            .into_par_iter()
+            .map(|chunk| {
+                let mut w = Worker::new(w_len);
+                let (b0, images) = chunk_of(chunk);
+                run_chunk(x, dy, g, &plan, b0, images, &mut w, parts);
+                w
+            })
+            .collect()
+    } else {
+        // One slot per pool thread. A thread holds its slot's lock only while it runs one
+        // chunk, and running a chunk starts no rayon work (single-threaded GEMMs), so the
+        // thread cannot pick up a second chunk meanwhile: the lock is never contended. Should
+        // that ever change, `try_lock` sends the chunk to a fresh worker instead of deadlocking.
+        let slots: Vec<Mutex<Option<Worker<E>>>> = (0..threads).map(|_| Mutex::new(None)).collect();
+        let extra: Mutex<Vec<Worker<E>>> = Mutex::new(Vec::new());
+        (0..plan.chunks).into_par_iter().for_each(|chunk| {
+            let (b0, images) = chunk_of(chunk);
+            let slot = rayon::current_thread_index().unwrap_or(0) % threads;
+            match slots[slot].try_lock() {
+                Ok(mut guard) => {
+                    let w = guard.get_or_insert_with(|| Worker::new(w_len));
+                    run_chunk(x, dy, g, &plan, b0, images, w, 1);
+                }
+                Err(_) => {
+                    let mut w = Worker::new(w_len);
+                    run_chunk(x, dy, g, &plan, b0, images, &mut w, 1);
+                    extra.lock().unwrap_or_else(PoisonError::into_inner).push(w);
+                }
             }
-            dw
-        })
-        .collect();
+        });
+        let mut all: Vec<Worker<E>> = slots
+            .into_iter()
+            .filter_map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        all.extend(extra.into_inner().unwrap_or_else(PoisonError::into_inner));
+        all
+    };
+    let mut partials: Vec<Vec<E>> = workers.into_iter().map(|w| w.dw).collect();
+    // There is at least one chunk, so at least one worker.
     let mut dw = partials.swap_remove(0);
     if !partials.is_empty() {
         let c = par::chunk_len(w_len);
@@ -61,10 +110,14 @@ fn run_chunk<E: Element>(
     plan: &Plan,
     b0: usize,
     images: usize,
-    (col_buf, dy_chunk): (&mut ColBuffer<E>, &mut Vec<E>),
-    dw: &mut [E],
+    worker: &mut Worker<E>,
     gemm_parts: usize,
 ) {
+    let Worker {
+        dw,
+        col: col_buf,
+        dy_chunk,
+    } = worker;
     let plane = g.out_plane();
     let cols = images * plane;
     let taps = g.kh * g.kw;
