@@ -176,3 +176,16 @@ fn binary_rejects_layouts_that_read_past_the_buffers() {
     };
     assert!(Cpu.binary(BinaryOp::Add, &a, &a, &short).is_err());
 }
+
+#[test]
+fn memory_primitives_match_reference() {
+    let data = [1.5f32, -2.0, 0.0, 7.25];
+    let up = Cpu.upload(&data).unwrap();
+    assert_eq!(Cpu.len(&up), 4);
+    assert_eq!(Cpu.download(&up).unwrap(), data);
+    assert_eq!(
+        Cpu.full(5, 3.5f64).unwrap(),
+        Reference.full(5, 3.5f64).unwrap()
+    );
+    assert_eq!(Cpu.full::<f32>(0, 1.0).unwrap(), Vec::<f32>::new());
+}
