@@ -5,7 +5,9 @@
 //! weight-gradient passes each cost `Conv2dDesc::flops()`, so a training step's
 //! convolution work is counted as three times that, and the report gives its rate as a
 //! fraction of the GEMM's. Every figure is the median of several timed runs after
-//! untimed warm-up runs. Threads are rayon's current pool (see `pgcnn_cpu`).
+//! untimed warm-up runs; the ratio of the fastest runs is given as well, since on a
+//! machine shared with other work the fastest run is the least disturbed one. Threads are
+//! rayon's current pool (see `pgcnn_cpu`).
 
 use anyhow::Context;
 use pgcnn_core::backend::{Backend, Conv2dDesc, GemmDesc};
@@ -50,6 +52,9 @@ pub struct GemmResult {
     /// Median seconds per product.
     pub seconds: f64,
     pub gflops: f64,
+    /// The rate of the fastest run: on a machine shared with other work, the closest to
+    /// what the hardware does undisturbed.
+    pub best_gflops: f64,
 }
 
 /// One convolution shape's measurement (median seconds per pass, and rates).
@@ -67,6 +72,10 @@ pub struct ConvResult {
     pub total_gflops: f64,
     /// `total_gflops` over the GEMM's GFLOP/s, when the GEMM was measured.
     pub ratio_to_gemm: Option<f64>,
+    /// Like `total_gflops`, from the fastest run of each pass.
+    pub best_total_gflops: f64,
+    /// `best_total_gflops` over the GEMM's `best_gflops`.
+    pub best_ratio_to_gemm: Option<f64>,
 }
 
 /// Everything the benchmark measured.
@@ -133,6 +142,9 @@ impl<'a> Kernel<'a> {
     }
     fn gflops(&self) -> f64 {
         self.flops / self.median() / 1e9
+    }
+    fn best(&self) -> f64 {
+        self.times.iter().copied().fold(f64::INFINITY, f64::min)
     }
 }
 
@@ -237,25 +249,27 @@ pub fn kernel_bench(
             k: GEMM_SIZE,
             seconds: k.median(),
             gflops: k.gflops(),
+            best_gflops: k.flops / k.best() / 1e9,
         };
         writeln!(
             out,
-            "GEMM {}x{}x{}: {:.3} s, {:.1} GFLOP/s",
-            g.m, g.n, g.k, g.seconds, g.gflops
+            "GEMM {}x{}x{}: {:.3} s, {:.1} GFLOP/s (best run {:.1})",
+            g.m, g.n, g.k, g.seconds, g.gflops, g.best_gflops
         )?;
         report.gemm = Some(g);
     }
     if !shapes.is_empty() {
         writeln!(
             out,
-            "{:<30} {:>20} {:>8} {:>8} {:>8} {:>8} {:>10}",
-            "conv2d GFLOP/s", "shape", "fwd", "bwd-in", "bwd-w", "total", "total/GEMM"
+            "{:<30} {:>20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10}",
+            "conv2d GFLOP/s", "shape", "fwd", "bwd-in", "bwd-w", "total", "total/GEMM", "best runs"
         )?;
     }
     for ((name, desc), k) in shapes.iter().zip(rest.chunks(3)) {
         let (f, bi, bw) = (&k[0], &k[1], &k[2]);
         let total_s = f.median() + bi.median() + bw.median();
         let total_gflops = 3.0 * desc.flops() / total_s / 1e9;
+        let best_total_gflops = 3.0 * desc.flops() / (f.best() + bi.best() + bw.best()) / 1e9;
         let r = ConvResult {
             name,
             desc: *desc,
@@ -267,6 +281,11 @@ pub fn kernel_bench(
             backward_weight_gflops: bw.gflops(),
             total_gflops,
             ratio_to_gemm: report.gemm.as_ref().map(|g| total_gflops / g.gflops),
+            best_total_gflops,
+            best_ratio_to_gemm: report
+                .gemm
+                .as_ref()
+                .map(|g| best_total_gflops / g.best_gflops),
         };
         let shape = format!(
             "{}→{} {}x{} k{}",
