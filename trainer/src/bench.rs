@@ -291,19 +291,18 @@ pub fn kernel_bench(
             "{}→{} {}x{} k{}",
             desc.in_channels, desc.out_channels, desc.in_h, desc.in_w, desc.kernel_h
         );
-        let ratio = r
-            .ratio_to_gemm
-            .map_or("-".to_string(), |v| format!("{v:.2}"));
+        let ratio = |r: Option<f64>| r.map_or("-".to_string(), |v| format!("{v:.2}"));
         writeln!(
             out,
-            "{:<30} {:>20} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>10}",
+            "{:<30} {:>20} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>10} {:>10}",
             name,
             shape,
             r.forward_gflops,
             r.backward_input_gflops,
             r.backward_weight_gflops,
             r.total_gflops,
-            ratio
+            ratio(r.ratio_to_gemm),
+            ratio(r.best_ratio_to_gemm)
         )?;
         report.conv.push(r);
     }
