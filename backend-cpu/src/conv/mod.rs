@@ -1,0 +1,186 @@
+//! 2-D convolutions: forward, input gradient and weight gradient, grouped.
+//!
+//! All three are im2col + GEMM over chunks of images (see [`plan`]), each rayon task with
+//! its own buffers (an im2col slab, the chunk's output or gradient), reused across chunks:
+//! - forward: for each chunk, `Y[co, (b, p)] = W[co, (ci, ky, kx)] · col[(ci, ky, kx), (b, p)]`,
+//!   with `col` built one slab of input channels at a time and the products accumulated
+//!   (beta = 1) into the chunk's output, which is then copied into the output images;
+//! - input gradient: for stride 1, `dx` is the forward convolution of `dy` with the kernel
+//!   transposed (in ↔ out channels) and flipped in space, with padding `k - 1 - pad`
+//!   (negative padding crops), so it reuses the forward path and needs no col2im;
+//! - weight gradient: `dW[co, (ci, ky, kx)] += dY[co, (b, p)] · col[(ci, ky, kx), (b, p)]ᵀ`,
+//!   each worker summing its chunks into its own `dW`, and the partial sums added at the end.
+//!
+//! matrixmultiply packs its left operand fastest when consecutive rows are adjacent in
+//! memory and its right operand when consecutive columns are, so the kernel and `dy` are
+//! handed to it transposed (copied once per call or chunk, in cache-sized tiles); `col`
+//! is already in the right order for the forward GEMM, not for the weight-gradient one.
+
+mod forward;
+mod im2col;
+mod plan;
+mod weight;
+
+use crate::check;
+use crate::transpose::transpose;
+use pgcnn_core::backend::Conv2dDesc;
+use pgcnn_core::{Element, Result};
+
+/// A convolution with signed padding: what [`Conv2dDesc`] says, or the derived
+/// convolution whose output is an input gradient.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry {
+    pub batch: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub groups: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub pad_h: isize,
+    pub pad_w: isize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Geometry {
+    pub fn cin_g(&self) -> usize {
+        self.cin / self.groups
+    }
+    pub fn cout_g(&self) -> usize {
+        self.cout / self.groups
+    }
+    /// Length of one output channel's kernel: `cin_g · kh · kw`.
+    pub fn kernel_len(&self) -> usize {
+        self.cin_g() * self.kh * self.kw
+    }
+    pub fn in_plane(&self) -> usize {
+        self.in_h * self.in_w
+    }
+    pub fn out_plane(&self) -> usize {
+        self.out_h * self.out_w
+    }
+}
+
+/// Checks `d` (without panicking on any value) and returns its geometry together with the
+/// input, weight and output lengths.
+fn validate(op: &'static str, d: &Conv2dDesc) -> Result<(Geometry, usize, usize, usize)> {
+    let bad = |reason: String| Err(check::fail(op, format!("{reason} in {d:?}")));
+    if d.groups == 0 || d.in_channels % d.groups != 0 || d.out_channels % d.groups != 0 {
+        return bad("both channel counts must be multiples of groups (at least 1)".into());
+    }
+    if d.kernel_h == 0 || d.kernel_w == 0 {
+        return bad("the kernel must be at least 1×1".into());
+    }
+    let padded = |size: usize, pad: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
+    let (Some(ph), Some(pw)) = (padded(d.in_h, d.pad_h), padded(d.in_w, d.pad_w)) else {
+        return bad("the padding overflows".into());
+    };
+    if ph < d.kernel_h || pw < d.kernel_w {
+        return bad("the kernel is larger than the padded input".into());
+    }
+    let (out_h, out_w) = (ph + 1 - d.kernel_h, pw + 1 - d.kernel_w);
+    let signed =
+        |p: usize| isize::try_from(p).map_err(|_| check::fail(op, "padding too large".into()));
+    let g = Geometry {
+        batch: d.batch,
+        cin: d.in_channels,
+        cout: d.out_channels,
+        groups: d.groups,
+        in_h: d.in_h,
+        in_w: d.in_w,
+        kh: d.kernel_h,
+        kw: d.kernel_w,
+        pad_h: signed(d.pad_h)?,
+        pad_w: signed(d.pad_w)?,
+        out_h,
+        out_w,
+    };
+    let x_len = check::product(op, &[d.batch, d.in_channels, d.in_h, d.in_w])?;
+    let w_len = check::product(op, &[d.out_channels, g.cin_g(), d.kernel_h, d.kernel_w])?;
+    let y_len = check::product(op, &[d.batch, d.out_channels, out_h, out_w])?;
+    // The derived input-gradient convolution pads by k - 1 - pad: keep that in range too.
+    signed(d.kernel_h.max(d.kernel_w))?;
+    Ok((g, x_len, w_len, y_len))
+}
+
+/// The forward convolution.
+pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Vec<E>> {
+    const OP: &str = "conv2d";
+    let (g, x_len, w_len, _) = validate(OP, d)?;
+    check::len(OP, "input", x.len(), x_len)?;
+    check::len(OP, "weight", w.len(), w_len)?;
+    Ok(forward::run(x, &kernel_columns(w, &g), &g))
+}
+
+/// The gradient with respect to the input: a forward convolution of `dy` with the
+/// transposed, flipped kernel.
+pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> Result<Vec<E>> {
+    const OP: &str = "conv2d_backward_input";
+    let (g, _, w_len, y_len) = validate(OP, d)?;
+    check::len(OP, "dy", dy.len(), y_len)?;
+    check::len(OP, "weight", w.len(), w_len)?;
+    let flipped = flipped_kernel_columns(w, &g);
+    let derived = Geometry {
+        batch: g.batch,
+        cin: g.cout,
+        cout: g.cin,
+        groups: g.groups,
+        in_h: g.out_h,
+        in_w: g.out_w,
+        kh: g.kh,
+        kw: g.kw,
+        pad_h: g.kh as isize - 1 - g.pad_h,
+        pad_w: g.kw as isize - 1 - g.pad_w,
+        out_h: g.in_h,
+        out_w: g.in_w,
+    };
+    Ok(forward::run(dy, &flipped, &derived))
+}
+
+/// The gradient with respect to the weight.
+pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], d: &Conv2dDesc) -> Result<Vec<E>> {
+    const OP: &str = "conv2d_backward_weight";
+    let (g, x_len, _, y_len) = validate(OP, d)?;
+    check::len(OP, "input", x.len(), x_len)?;
+    check::len(OP, "dy", dy.len(), y_len)?;
+    Ok(weight::run(x, dy, &g))
+}
+
+/// The forward kernel `w [cout, cin_g·kh·kw]` laid out as [`forward::run`] takes it: per
+/// group, `[cin_g·kh·kw, cout_g]`, so that each GEMM reads its left operand column by
+/// column, the order matrixmultiply packs it in.
+fn kernel_columns<E: Element>(w: &[E], g: &Geometry) -> Vec<E> {
+    let (cog, klen) = (g.cout_g(), g.kernel_len());
+    let mut out = vec![E::zero(); w.len()];
+    let group = cog * klen;
+    if group > 0 {
+        for (src, dst) in w.chunks(group).zip(out.chunks_mut(group)) {
+            transpose(src, cog, klen, dst);
+        }
+    }
+    out
+}
+
+/// The kernel of the input-gradient convolution, `w'[g·cin_g + ci, co, ky, kx] =
+/// w[g·cout_g + co, ci, kh-1-ky, kw-1-kx]` (in and out channels swapped, space flipped),
+/// laid out as [`kernel_columns`] lays out a forward kernel: per group,
+/// `[cout_g·kh·kw, cin_g]`.
+fn flipped_kernel_columns<E: Element>(w: &[E], g: &Geometry) -> Vec<E> {
+    let (cig, taps) = (g.cin_g(), g.kh * g.kw);
+    // Flipping both spatial axes reverses each row-major kernel plane...
+    let mut flipped = w.to_vec();
+    for plane in flipped.chunks_mut(taps) {
+        plane.reverse();
+    }
+    // ... and then each output channel's [cin_g, taps] block is transposed in place.
+    let mut out = vec![E::zero(); w.len()];
+    let block = cig * taps;
+    if block > 0 {
+        for (src, dst) in flipped.chunks(block).zip(out.chunks_mut(block)) {
+            transpose(src, cig, taps, dst);
+        }
+    }
+    out
+}

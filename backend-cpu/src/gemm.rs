@@ -1,0 +1,292 @@
+//! Matrix products through matrixmultiply, split over rayon's threads by this crate.
+//!
+//! matrixmultiply's `sgemm`/`dgemm` take any row and column strides, pack their operands
+//! into cache-sized panels and run a SIMD micro-kernel chosen at run time. Each call here
+//! is single-threaded; parallelism comes from running independent calls (batch elements,
+//! or row blocks of one product, which write disjoint rows of C) on different threads.
+
+use crate::check;
+use crate::par;
+use pgcnn_core::backend::GemmDesc;
+use pgcnn_core::{Element, Result};
+use rayon::prelude::*;
+use std::any::TypeId;
+
+/// Products smaller than this many flops run on the calling thread: below it, handing
+/// out tasks costs more than the arithmetic (about 30 µs of one core).
+const MIN_PARALLEL_FLOPS: usize = 1 << 21;
+
+/// Row blocks are multiples of this (the tallest micro-kernel, AVX-512 f32, is 16 rows)
+/// so that no block ends in a partly filled micro-panel.
+const ROW_ALIGN: usize = 16;
+
+/// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a, E> {
+    pub data: &'a [E],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// A writable strided matrix: element (i, j) is `data[i * rs + j * cs]`. Rows must not
+/// overlap (`(cols - 1) * cs < rs` when there are several rows), so that splitting the
+/// slice between rows splits the matrix.
+pub(crate) struct MatMut<'a, E> {
+    pub data: &'a mut [E],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// One past the last element a `rows × cols` view with these strides touches.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    }
+}
+
+impl<'a, E> MatRef<'a, E> {
+    /// Rows `r0..r0 + n`.
+    pub(crate) fn rows(self, r0: usize, n: usize) -> Self {
+        MatRef {
+            data: if n == 0 {
+                &[]
+            } else {
+                &self.data[r0 * self.rs..]
+            },
+            rows: n,
+            ..self
+        }
+    }
+}
+
+/// `c = alpha · a · b + beta · c` on the calling thread. With `beta == 0`, `c` is only
+/// written (its old values, even NaN, do not matter).
+pub(crate) fn gemm_serial<E: Element>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: MatMut<'_, E>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    // These hold by construction at every call site; they guard the unsafe calls below.
+    assert!(
+        b.rows == k && c.rows == m && c.cols == n,
+        "gemm: operand sizes disagree"
+    );
+    assert!(
+        extent(m, k, a.rs, a.cs) <= a.data.len(),
+        "gemm: a out of bounds"
+    );
+    assert!(
+        extent(k, n, b.rs, b.cs) <= b.data.len(),
+        "gemm: b out of bounds"
+    );
+    assert!(
+        extent(m, n, c.rs, c.cs) <= c.data.len(),
+        "gemm: c out of bounds"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            for j in 0..n {
+                let v = &mut c.data[i * c.rs + j * c.cs];
+                *v = if beta == E::zero() {
+                    E::zero()
+                } else {
+                    beta * *v
+                };
+            }
+        }
+        return;
+    }
+    let s = |x: usize| x as isize;
+    if TypeId::of::<E>() == TypeId::of::<f32>() {
+        // SAFETY: E is f32 (same TypeId), so the casts are identities; the asserts above
+        // keep every strided access inside the slices, and `c` is borrowed mutably.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                Element::to_f64(alpha) as f32,
+                a.data.as_ptr() as *const f32,
+                s(a.rs),
+                s(a.cs),
+                b.data.as_ptr() as *const f32,
+                s(b.rs),
+                s(b.cs),
+                Element::to_f64(beta) as f32,
+                c.data.as_mut_ptr() as *mut f32,
+                s(c.rs),
+                s(c.cs),
+            )
+        }
+    } else if TypeId::of::<E>() == TypeId::of::<f64>() {
+        // SAFETY: as above, with E = f64.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                Element::to_f64(alpha),
+                a.data.as_ptr() as *const f64,
+                s(a.rs),
+                s(a.cs),
+                b.data.as_ptr() as *const f64,
+                s(b.rs),
+                s(b.cs),
+                Element::to_f64(beta),
+                c.data.as_mut_ptr() as *mut f64,
+                s(c.rs),
+                s(c.cs),
+            )
+        }
+    } else {
+        // Element is only implemented for f32 and f64; this plain loop keeps any other
+        // implementation correct, if slow.
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = E::zero();
+                for p in 0..k {
+                    acc = acc + a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                }
+                let v = &mut c.data[i * c.rs + j * c.cs];
+                *v = if beta == E::zero() {
+                    alpha * acc
+                } else {
+                    alpha * acc + beta * *v
+                };
+            }
+        }
+    }
+}
+
+/// `c = alpha · a · b + beta · c` with the rows of `c` split into `parts` blocks computed
+/// on different threads (each a single-threaded product).
+pub(crate) fn gemm_rows_parallel<E: Element>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: MatMut<'_, E>,
+    parts: usize,
+) {
+    let m = c.rows;
+    let per = m.div_ceil(parts.max(1)).next_multiple_of(ROW_ALIGN);
+    if parts <= 1 || per >= m {
+        gemm_serial(alpha, a, b, beta, c);
+        return;
+    }
+    assert!(
+        c.rows < 2 || extent(1, c.cols, c.rs, c.cs) <= c.rs,
+        "gemm: rows of c overlap"
+    );
+    let mut blocks = Vec::with_capacity(m.div_ceil(per));
+    let (mut rest, mut r0) = (c.data, 0);
+    while r0 < m {
+        let n = per.min(m - r0);
+        let (head, tail) = if r0 + n < m {
+            rest.split_at_mut(n * c.rs)
+        } else {
+            (rest, &mut [][..])
+        };
+        blocks.push((r0, n, head));
+        rest = tail;
+        r0 += n;
+    }
+    blocks.into_par_iter().for_each(|(r0, n, data)| {
+        let c = MatMut {
+            data,
+            rows: n,
+            cols: c.cols,
+            rs: c.rs,
+            cs: c.cs,
+        };
+        gemm_serial(alpha, a.rows(r0, n), b, beta, c);
+    });
+}
+
+/// The backend's batched GEMM (see [`GemmDesc`]).
+pub(crate) fn batched<E: Element>(a: &[E], b: &[E], d: &GemmDesc) -> Result<Vec<E>> {
+    const OP: &str = "gemm";
+    let (ars, acs) = d.a_strides();
+    let (brs, bcs) = d.b_strides();
+    for (name, len, rows, cols, rs, cs, bs) in [
+        ("a", a.len(), d.m, d.k, ars, acs, d.a_batch_stride),
+        ("b", b.len(), d.k, d.n, brs, bcs, d.b_batch_stride),
+    ] {
+        let need = check::strided_extent(OP, &[d.batch, rows, cols], &[bs, rs, cs])?;
+        if need > len {
+            return Err(check::fail(
+                OP,
+                format!("{name} holds {len} elements, {d:?} reads {need}"),
+            ));
+        }
+    }
+    let mn = check::product(OP, &[d.m, d.n])?;
+    let mut c = vec![E::zero(); check::product(OP, &[d.batch, mn])?];
+    if c.is_empty() || d.k == 0 {
+        return Ok(c);
+    }
+    // A batch of row-major A's against one shared B is one tall product.
+    let (batch, m, a_bs) =
+        if d.batch > 1 && d.b_batch_stride == 0 && !d.a_trans && d.a_batch_stride == d.m * d.k {
+            (1, d.batch * d.m, 0)
+        } else {
+            (d.batch, d.m, d.a_batch_stride)
+        };
+    let flops = 2usize
+        .saturating_mul(d.batch)
+        .saturating_mul(mn)
+        .saturating_mul(d.k);
+    let threads = par::threads();
+    let parallel = flops >= MIN_PARALLEL_FLOPS && threads > 1;
+    let one = |bi: usize, c: &mut [E], parts: usize| {
+        let am = MatRef {
+            data: &a[bi * a_bs..],
+            rows: m,
+            cols: d.k,
+            rs: ars,
+            cs: acs,
+        };
+        let bm = MatRef {
+            data: &b[bi * d.b_batch_stride..],
+            rows: d.k,
+            cols: d.n,
+            rs: brs,
+            cs: bcs,
+        };
+        let cm = MatMut {
+            data: c,
+            rows: m,
+            cols: d.n,
+            rs: d.n,
+            cs: 1,
+        };
+        gemm_rows_parallel(E::one(), am, bm, E::zero(), cm, parts);
+    };
+    if !parallel {
+        c.chunks_mut(m * d.n)
+            .enumerate()
+            .for_each(|(bi, c)| one(bi, c, 1));
+    } else if batch >= threads {
+        c.par_chunks_mut(m * d.n)
+            .enumerate()
+            .for_each(|(bi, c)| one(bi, c, 1));
+    } else {
+        let parts = threads.div_ceil(batch);
+        c.par_chunks_mut(m * d.n)
+            .enumerate()
+            .for_each(|(bi, c)| one(bi, c, parts));
+    }
+    Ok(c)
+}
