@@ -141,8 +141,19 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Joins parsed images and labels into a 1-channel dataset of `classes` classes, pixels
-/// scaled to `[0, 1]` (not normalised). Fails on a count mismatch or a label `≥ classes`.
+/// scaled to `[0, 1]` (not normalised). Fails on no images (as the other formats do: an
+/// empty file would otherwise pass as an empty dataset of images of any claimed size), a
+/// count mismatch or a label `≥ classes`.
 pub fn to_dataset(images: &IdxImages, labels: &[u8], classes: usize) -> Result<Dataset> {
+    if images.count == 0 {
+        return Err(DataError::format(
+            "IDX images",
+            format!(
+                "no images (the header claims 0 images of {}×{})",
+                images.rows, images.cols
+            ),
+        ));
+    }
     if images.count != labels.len() {
         return Err(DataError::format(
             "IDX",
