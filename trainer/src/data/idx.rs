@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::dataset::Dataset;
 use super::error::{DataError, Result};
@@ -96,9 +96,13 @@ fn read_idx<R: Read>(
 }
 
 /// Parses an IDX buffer, raw or gzip-compressed (recognised by its magic bytes).
+///
+/// gzip is read as `gzip -d` reads it: every member through to the last byte, so bytes
+/// after the first member are either more members (whose data counts towards the
+/// payload) or an error, never silently ignored.
 fn parse_idx(bytes: &[u8], magic: u32, what: &str) -> Result<(Vec<usize>, Vec<u8>)> {
     if is_gzip(bytes) {
-        let r = read_idx(GzDecoder::new(bytes), magic, what, MAX_GUNZIP_BYTES);
+        let r = read_idx(MultiGzDecoder::new(bytes), magic, what, MAX_GUNZIP_BYTES);
         // A corrupt stream is reported as such rather than as a bad header.
         return r.map_err(|e| match e {
             DataError::Format { context, reason } => DataError::Format {
@@ -141,8 +145,19 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Joins parsed images and labels into a 1-channel dataset of `classes` classes, pixels
-/// scaled to `[0, 1]` (not normalised). Fails on a count mismatch or a label `≥ classes`.
+/// scaled to `[0, 1]` (not normalised). Fails on no images (as the other formats do: an
+/// empty file would otherwise pass as an empty dataset of images of any claimed size), a
+/// count mismatch or a label `≥ classes`.
 pub fn to_dataset(images: &IdxImages, labels: &[u8], classes: usize) -> Result<Dataset> {
+    if images.count == 0 {
+        return Err(DataError::format(
+            "IDX images",
+            format!(
+                "no images (the header claims 0 images of {}×{})",
+                images.rows, images.cols
+            ),
+        ));
+    }
     if images.count != labels.len() {
         return Err(DataError::format(
             "IDX",
