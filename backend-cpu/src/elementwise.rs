@@ -99,6 +99,14 @@ impl View {
                 ));
             }
         }
+        if numel == 0 {
+            // Nothing to compute (and the strides of an empty view are not checked).
+            return Ok(View {
+                outer: Vec::new(),
+                inner: (1, 0, 0),
+                numel,
+            });
+        }
         let mut axes: Vec<(usize, usize, usize)> = Vec::with_capacity(rank);
         for i in 0..rank {
             let ax = (l.out_dims[i], l.a_strides[i], l.b_strides[i]);

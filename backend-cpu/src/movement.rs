@@ -28,6 +28,9 @@ pub(crate) fn permute<E: Element>(x: &[E], dims: &[usize], perm: &[usize]) -> Re
     }
     let numel = check::product(OP, dims)?;
     check::len(OP, "input", x.len(), numel)?;
+    if numel == 0 {
+        return Ok(Vec::new());
+    }
     // Output axes as (size, stride in x), size-1 axes dropped, and output-neighbours that
     // are also neighbours in x merged.
     let mut in_strides = vec![1usize; rank];
@@ -47,9 +50,6 @@ pub(crate) fn permute<E: Element>(x: &[E], dims: &[usize], perm: &[usize]) -> Re
     }
     let (row, stride) = axes.pop().unwrap_or((1, 1));
     let mut y = vec![E::zero(); numel];
-    if numel == 0 {
-        return Ok(y);
-    }
     let fill = |first_row: usize, y: &mut [E]| {
         let mut idx = vec![0usize; axes.len()];
         let mut off = 0usize;

@@ -15,7 +15,7 @@ pub(crate) fn reduce<E: Element>(op: ReduceOp, x: &[E], l: AxisLayout) -> Result
     const OP: &str = "reduce";
     let numel = check::product(OP, &[l.outer, l.len, l.inner])?;
     check::len(OP, "input", x.len(), numel)?;
-    let out_len = l.outer * l.inner;
+    let out_len = check::product(OP, &[l.outer, l.inner])?;
     if l.len == 0 && out_len > 0 {
         return Err(check::fail(OP, "cannot reduce an axis of length 0".into()));
     }

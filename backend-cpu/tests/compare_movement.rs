@@ -198,3 +198,23 @@ fn bad_arguments_are_errors() {
         .is_err());
     assert!(Cpu.concat(&[(&x, 2)], 1, 2).is_err());
 }
+
+#[test]
+fn empty_tensors_with_huge_axes_do_not_overflow() {
+    let empty: Vec<f32> = Vec::new();
+    let dims = [0, usize::MAX / 2, 3];
+    assert_eq!(Cpu.permute(&empty, &dims, &[2, 1, 0]).unwrap(), empty);
+    let layout = pgcnn_core::backend::BroadcastLayout {
+        out_dims: dims.to_vec(),
+        a_strides: vec![usize::MAX / 2, 7, 1],
+        b_strides: vec![0, usize::MAX / 3, 0],
+    };
+    let got = Cpu.binary(pgcnn_core::backend::BinaryOp::Add, &empty, &empty, &layout);
+    assert_eq!(got.unwrap(), empty);
+    let huge = AxisLayout {
+        outer: usize::MAX / 2,
+        len: 0,
+        inner: 3,
+    };
+    assert!(Cpu.reduce(ReduceOp::Sum, &empty, huge).is_err());
+}
