@@ -4,6 +4,7 @@
 mod binary;
 mod conv;
 mod dropout;
+mod l2_norm;
 mod loss;
 mod matmul;
 pub(crate) mod norm;
