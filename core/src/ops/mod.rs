@@ -4,6 +4,7 @@
 mod binary;
 mod conv;
 mod dropout;
+mod grid_sample;
 mod l2_norm;
 mod loss;
 mod matmul;
