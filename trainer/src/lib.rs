@@ -1,4 +1,5 @@
 //! The pgcnn trainer library.
 pub mod bench;
-pub mod data;
 pub mod config;
+pub mod data;
+pub mod model_config;
