@@ -29,6 +29,7 @@ pub mod error;
 pub mod group;
 pub mod kernel;
 pub mod layers;
+pub mod models;
 mod ops;
 pub mod optim;
 pub mod reference;

@@ -1,7 +1,11 @@
-//! The pgcnn trainer library.
+//! The pgcnn trainer as a library: the command line, datasets, configs, the training
+//! loop and benchmarks. `main.rs` only calls [`cli::main`], so tests and fuzz targets
+//! reach everything here directly.
+
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod metrics;
+pub mod model_config;
 pub mod report;

@@ -91,9 +91,11 @@ pub(crate) fn record_kernel_norm<B: Backend, E: Element>(
     bias: Option<&Param<B, E>>,
 ) -> Result<()> {
     if let Some(norms) = ctx.kernel_norms.as_mut() {
-        let mut n = kernel.square()?.sum_all()?.sqrt()?;
+        // l2_norm, not sqrt(sum(x²)): biases start at 0, where the latter's gradient
+        // is NaN.
+        let mut n = kernel.l2_norm()?;
         if let Some(b) = bias {
-            n = n.add(&b.tensor().square()?.sum_all()?.sqrt()?)?;
+            n = n.add(&b.tensor().l2_norm()?)?;
         }
         norms.push(n);
     }

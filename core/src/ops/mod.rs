@@ -4,6 +4,8 @@
 mod binary;
 mod conv;
 mod dropout;
+mod grid_sample;
+mod l2_norm;
 mod loss;
 mod matmul;
 pub(crate) mod norm;
