@@ -4,8 +4,12 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod metrics;
 pub mod model_config;
 pub mod report;
+pub mod threads;
+pub mod train;

@@ -1,0 +1,232 @@
+//! The command line: parses flags with clap, sets up threads and the backend, and runs
+//! one subcommand. Errors reach the user as one readable message and a non-zero exit.
+
+use crate::bench::{kernel_bench, KernelBenchOptions};
+use crate::config::{build_config, presets_table};
+use crate::device::DeviceRequest;
+use crate::threads::configure_threads;
+use crate::train::{train, TrainOptions};
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The preset `pgcnn train` runs when given no preset and no config file.
+pub const DEFAULT_PRESET: &str = "demo-mnist6-180-partial";
+
+/// pgcnn: partial group convolutional networks (Romero & Lohit, NeurIPS 2022) on the CPU
+/// or on CUDA GPUs.
+#[derive(Parser, Debug)]
+#[command(name = "pgcnn", version, about, long_about = None)]
+pub struct Cli {
+    /// CPU threads for the CPU backend (default: RAYON_NUM_THREADS, else every core).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model. With no arguments, trains the demo-mnist6-180-partial preset (an
+    /// SE(2) partial CKResNet on MNIST6-180 built from the embedded digits) into
+    /// runs/demo-mnist6-180-partial.
+    Train(TrainArgs),
+    /// List the presets (the reference's experiments and the benchmark configs), or
+    /// print one as TOML with --show NAME.
+    Presets(PresetsArgs),
+    /// Plot a run's loss, accuracy and learned θ curves (PNG and SVG) from its
+    /// metrics.jsonl.
+    Report(ReportArgs),
+    /// Measure the speed of the CPU backend's GEMM and convolutions (GFLOP/s) on the
+    /// layer shapes of the benchmark configs. No training, random data.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Measure the compute kernels (GEMM 2048³ and the configs' convolutions).
+    #[arg(long)]
+    pub kernels: bool,
+    /// Timed repetitions per kernel; the median is reported.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub repetitions: usize,
+    /// Untimed warm-up runs per kernel.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub warmup: usize,
+    /// Skip the GEMM ceiling measurement.
+    #[arg(long)]
+    pub no_gemm: bool,
+    /// Only convolution shapes whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub conv_filter: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Start from this preset (see `pgcnn presets`). Default: demo-mnist6-180-partial,
+    /// unless --config is given.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// A TOML config file with the reference's keys (net.*, conv.*, kernel.*,
+    /// base_group.*, train.*, dataset, dataset_params.*, seed), applied over the preset.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one key, e.g. --set train.lr=0.01 --set net.pool_blocks=[1,2]
+    /// (repeatable; the value is TOML, a bare word is a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Shortcut for --set seed=N.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Shortcut for --set train.epochs=N.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Run directory for metrics.jsonl, checkpoints and final.json
+    /// (default: runs/<preset or config name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint, with the config stored there.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "epochs", "out"])]
+    pub resume: Option<PathBuf>,
+    /// Where datasets are read from (default: the embedded MNIST digits, for the
+    /// MNIST-based datasets).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: DeviceRequest,
+    /// Stop every epoch after N iterations (for quick checks).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PresetsArgs {
+    /// Print this preset's full config as TOML.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A run directory (holding metrics.jsonl).
+    pub dir: PathBuf,
+}
+
+/// Runs the command line and turns errors into a message on stderr and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let threads = configure_threads(cli.threads)?;
+    match cli.command {
+        Command::Train(args) => train_command(args),
+        Command::Presets(args) => presets_command(args),
+        Command::Report(args) => {
+            for path in crate::report::report(&args.dir)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench(args, threads),
+    }
+}
+
+fn train_command(args: TrainArgs) -> Result<()> {
+    let progress = !args.no_progress && std::io::stderr().is_terminal();
+    let (config, out, resume) = if let Some(dir) = args.resume {
+        // The config comes from the checkpoint; this one is a placeholder replaced there.
+        (crate::config::Config::default(), dir, true)
+    } else {
+        let preset = match (&args.preset, &args.config) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some(DEFAULT_PRESET.to_string()),
+            (None, Some(_)) => None,
+        };
+        let mut overrides = args.set.clone();
+        if let Some(seed) = args.seed {
+            overrides.push(format!("seed={seed}"));
+        }
+        if let Some(epochs) = args.epochs {
+            overrides.push(format!("train.epochs={epochs}"));
+        }
+        let config = build_config(preset.as_deref(), args.config.as_deref(), &overrides)?;
+        let name = preset.unwrap_or_else(|| {
+            args.config
+                .as_deref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into())
+        });
+        let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(name));
+        (config, out, false)
+    };
+    if args.max_steps == Some(0) {
+        bail!("--max-steps must be at least 1");
+    }
+    let summary = train(TrainOptions {
+        config,
+        out: out.clone(),
+        resume,
+        data_dir: args.data_dir,
+        device: args.device,
+        max_steps: args.max_steps,
+        progress,
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "test_acc": summary.test_acc,
+            "best_val_acc": summary.best_val_acc,
+            "best_epoch": summary.best_epoch,
+            "epochs": summary.epochs,
+            "out": out.display().to_string(),
+        })
+    );
+    Ok(())
+}
+
+fn presets_command(args: PresetsArgs) -> Result<()> {
+    match args.show {
+        Some(name) => print!(
+            "{}",
+            crate::config::preset(&name)?.config()?.to_toml_string()?
+        ),
+        None => print!("{}", presets_table()),
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs, threads: usize) -> Result<()> {
+    if !args.kernels {
+        bail!(
+            "say what to benchmark: `pgcnn bench --kernels` measures GEMM and convolution GFLOP/s"
+        );
+    }
+    if args.repetitions == 0 {
+        bail!("--repetitions must be at least 1");
+    }
+    eprintln!("pgcnn bench: CPU backend, {threads} threads");
+    let opts = KernelBenchOptions {
+        repetitions: args.repetitions,
+        warmup: args.warmup,
+        gemm: !args.no_gemm,
+        conv: true,
+        conv_filter: args.conv_filter,
+    };
+    kernel_bench(&opts, &mut std::io::stdout())?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! `--device auto|cpu|cuda[:N]`: which backend runs, decided once, in one place.
+//!
+//! The rest of the trainer is generic over the backend; [`with_backend`] makes the one
+//! top-level choice and calls the generic code with the concrete type, so there is no
+//! per-op dynamic dispatch.
+
+use anyhow::{bail, Result};
+use pgcnn_cpu::Cpu;
+use pgcnn_cuda::{parse_cuda_device, Cuda};
+use std::fmt;
+use std::str::FromStr;
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeviceRequest {
+    /// CUDA when the driver, NVRTC and cuBLAS load and a device answers, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// A CUDA device by ordinal; an error (never a fallback) when it is not usable.
+    Cuda(usize),
+}
+
+impl FromStr for DeviceRequest {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceRequest::Auto),
+            "cpu" => Ok(DeviceRequest::Cpu),
+            other => match parse_cuda_device(other) {
+                Some(n) => Ok(DeviceRequest::Cuda(n)),
+                None => Err(format!(
+                    "unknown device {s:?}: use auto, cpu, cuda or cuda:N (N = 0, 1, ...)"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for DeviceRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceRequest::Auto => write!(f, "auto"),
+            DeviceRequest::Cpu => write!(f, "cpu"),
+            DeviceRequest::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// The backend chosen, ready to use.
+pub enum Device {
+    Cpu(Cpu),
+    Cuda(Box<Cuda>),
+}
+
+impl Device {
+    /// Resolves a request. `auto` says in one line on stderr why it fell back to the CPU.
+    pub fn open(request: DeviceRequest) -> Result<Device> {
+        match request {
+            DeviceRequest::Cpu => Ok(Device::Cpu(Cpu)),
+            DeviceRequest::Cuda(n) => match Cuda::new(n) {
+                Ok(c) => Ok(Device::Cuda(Box::new(c))),
+                Err(why) => bail!("--device cuda:{n} is not usable: {why}"),
+            },
+            DeviceRequest::Auto => match pgcnn_cuda::probe() {
+                Ok(info) => match Cuda::new(info.ordinal) {
+                    Ok(c) => Ok(Device::Cuda(Box::new(c))),
+                    Err(why) => {
+                        eprintln!("device auto: using the CPU ({why})");
+                        Ok(Device::Cpu(Cpu))
+                    }
+                },
+                Err(why) => {
+                    eprintln!("device auto: using the CPU ({why})");
+                    Ok(Device::Cpu(Cpu))
+                }
+            },
+        }
+    }
+
+    /// A short description for logs ("cpu (2 threads)", "cuda:0 NVIDIA H100 ...").
+    pub fn describe(&self) -> String {
+        match self {
+            Device::Cpu(_) => format!("cpu ({} threads)", rayon::current_num_threads()),
+            Device::Cuda(c) => c.info().to_string(),
+        }
+    }
+}
+
+/// Code that runs on any backend: the one place where the backend type is chosen.
+pub trait BackendTask {
+    type Output;
+    fn run<B: pgcnn_core::Backend>(self, backend: B, device: &str) -> Result<Self::Output>;
+}
+
+/// Runs `task` on the chosen device's backend.
+pub fn with_backend<T: BackendTask>(device: Device, task: T) -> Result<T::Output> {
+    let name = device.describe();
+    match device {
+        Device::Cpu(b) => task.run(b, &name),
+        Device::Cuda(b) => task.run(*b, &name),
+    }
+}

@@ -1,0 +1,423 @@
+//! The training loop.
+
+use super::evaluate::{evaluate, Evaluation};
+use super::setup::{build_optimizer, build_schedule, load_data};
+use super::state::{restore, restore_model, snapshot, RunProgress};
+use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
+use crate::checkpoint::{write_atomic, Checkpoint};
+use crate::config::Config;
+use crate::data::{epoch_rng, Splits};
+use crate::device::{with_backend, BackendTask, Device, DeviceRequest};
+use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
+use crate::model_config::model_config;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pgcnn_core::group::TemperatureSchedule;
+use pgcnn_core::layers::{ForwardCtx, LayerParams};
+use pgcnn_core::models::Model;
+use pgcnn_core::rng::Rng;
+use pgcnn_core::{clip_grad_norm, Backend, Tensor};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Everything `pgcnn train` needs, resolved from flags.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The validated config (preset, file and `--set` overrides applied).
+    pub config: Config,
+    /// The run directory (metrics, checkpoints, final.json).
+    pub out: PathBuf,
+    /// Continue the run in `out` from its last checkpoint.
+    pub resume: bool,
+    /// Where datasets live (`None`: the embedded digits for the MNIST family).
+    pub data_dir: Option<PathBuf>,
+    pub device: DeviceRequest,
+    /// Stop each epoch after this many iterations (quick checks; `None`: whole epochs).
+    pub max_steps: Option<usize>,
+    /// Draw a progress bar (stderr, only when it is a terminal).
+    pub progress: bool,
+}
+
+/// Trains as `opts` says and returns the summary written to `final.json`.
+pub fn train(opts: TrainOptions) -> Result<FinalSummary> {
+    let mut config = opts.config.clone();
+    let mut resume_from = None;
+    if opts.resume {
+        let path = opts.out.join(LAST_CHECKPOINT);
+        let ck = Checkpoint::load(&path).with_context(|| {
+            format!(
+                "--resume {}: no checkpoint to continue from",
+                opts.out.display()
+            )
+        })?;
+        // A resumed run continues with the config it started with.
+        config = Config::from_toml_str(&ck.config_toml)
+            .with_context(|| format!("the config stored in {}", path.display()))?;
+        resume_from = Some(ck);
+    }
+    let splits = load_data(&config, opts.data_dir.as_deref())?;
+    let device = Device::open(opts.device)?;
+    eprintln!(
+        "pgcnn train: {} on {} ({} train / {} val / {} test images), {}",
+        config.dataset.as_str(),
+        device.describe(),
+        splits.train.len(),
+        splits.val.len(),
+        splits.test.len(),
+        opts.out.display()
+    );
+    with_backend(
+        device,
+        TrainTask {
+            opts,
+            config,
+            splits,
+            resume_from,
+        },
+    )
+}
+
+struct TrainTask {
+    opts: TrainOptions,
+    config: Config,
+    splits: Splits,
+    resume_from: Option<Checkpoint>,
+}
+
+impl BackendTask for TrainTask {
+    type Output = FinalSummary;
+    fn run<B: Backend>(self, backend: B, _device: &str) -> Result<FinalSummary> {
+        Trainer::new(backend, self.opts, self.config, self.splits)?.run(self.resume_from)
+    }
+}
+
+/// Seeds derived from the run's seed, one per purpose, so that changing one use of
+/// randomness does not shift the others.
+const INIT_STREAM: u64 = 0x1417;
+const STEP_STREAM: u64 = 0x57e9;
+const EVAL_STREAM: u64 = 0xe7a1;
+
+struct Trainer<B: Backend> {
+    backend: B,
+    opts: TrainOptions,
+    config: Config,
+    config_toml: String,
+    splits: Splits,
+    model: Model<B, f32>,
+    optimizer: pgcnn_core::Optimizer<B, f32>,
+    schedule: pgcnn_core::Schedule,
+    temperature: TemperatureSchedule,
+    iters_per_epoch: usize,
+    progress: RunProgress,
+}
+
+impl<B: Backend> Trainer<B> {
+    fn new(backend: B, opts: TrainOptions, config: Config, splits: Splits) -> Result<Self> {
+        let train = &splits.train;
+        let mcfg = model_config(
+            &config,
+            train.channels,
+            train.classes,
+            [train.height, train.width],
+        )?;
+        let seed = config.seed;
+        let model = Model::<B, f32>::new(&backend, &mcfg, &mut Rng::seed(seed ^ INIT_STREAM))
+            .context("building the model")?;
+        let optimizer = build_optimizer(&config, &model)?;
+        let batches = train.len().div_ceil(config.train.batch_size).max(1);
+        let iters_per_epoch = opts.max_steps.map_or(batches, |m| m.clamp(1, batches));
+        let schedule = build_schedule(&config, iters_per_epoch)?;
+        let total_iters = iters_per_epoch * config.train.epochs;
+        let temperature = TemperatureSchedule {
+            init: config.base_group.gumbel_init_temp,
+            end: config.base_group.gumbel_end_temp,
+            iterations: total_iters,
+        };
+        let config_toml = config.to_toml_string()?;
+        Ok(Trainer {
+            backend,
+            opts,
+            config,
+            config_toml,
+            splits,
+            model,
+            optimizer,
+            schedule,
+            temperature,
+            iters_per_epoch,
+            progress: RunProgress {
+                epoch: 0,
+                iteration: 0,
+                best_val_acc: f64::NEG_INFINITY,
+                best_val_loss: f64::INFINITY,
+                best_epoch: 0,
+                epochs_without_improvement: 0,
+                seconds: 0.0,
+                rng: Rng::seed(seed ^ STEP_STREAM),
+            },
+        })
+    }
+
+    fn run(mut self, resume_from: Option<Checkpoint>) -> Result<FinalSummary> {
+        let out = self.opts.out.clone();
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("creating the run directory {}", out.display()))?;
+        let mut log = if let Some(ck) = resume_from {
+            self.progress = restore(
+                &ck,
+                &self.backend,
+                &mut self.model,
+                &mut self.optimizer,
+                &mut self.schedule,
+            )
+            .context("resuming from the last checkpoint")?;
+            eprintln!("resuming after epoch {}", self.progress.epoch);
+            MetricsLog::resume(&out, self.progress.epoch)?.0
+        } else {
+            write_atomic(&out.join(CONFIG_FILE), self.config_toml.as_bytes())?;
+            MetricsLog::create(&out)?
+        };
+        eprintln!(
+            "model: {} parameters; {} epochs of {} iterations, batch {}",
+            self.model.num_params(),
+            self.config.train.epochs,
+            self.iters_per_epoch,
+            self.config.train.batch_size
+        );
+        self.optimizer.apply_schedule(&self.schedule)?;
+        while self.progress.epoch < self.config.train.epochs {
+            let record = self.train_epoch()?;
+            log.append(&record)?;
+            let ck = snapshot(
+                &self.config_toml,
+                &self.model,
+                &self.optimizer,
+                &self.schedule,
+                &self.progress,
+            )?;
+            if self.progress.best_epoch == self.progress.epoch {
+                ck.save_atomic(&out.join(BEST_CHECKPOINT))?;
+            }
+            ck.save_atomic(&out.join(LAST_CHECKPOINT))?;
+            let patience = self.config.train.max_epochs_no_improvement;
+            if patience > 0 && self.progress.epochs_without_improvement >= patience {
+                eprintln!("stopping early: no better validation accuracy for {patience} epochs");
+                break;
+            }
+        }
+        self.finish(&out)
+    }
+
+    fn train_epoch(&mut self) -> Result<EpochMetrics> {
+        let started = Instant::now();
+        let epoch = self.progress.epoch + 1;
+        let t = self.config.train.clone();
+        let mut order_rng = epoch_rng(self.config.seed, epoch as u64);
+        let batches = self
+            .splits
+            .train
+            .shuffled_batches(t.batch_size, &mut order_rng)?;
+        let bar = self.progress_bar(epoch);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
+        for (step, batch) in batches.take(self.iters_per_epoch).enumerate() {
+            let x = Tensor::from_slice(&self.backend, &batch.images, batch.shape.to_vec())?;
+            let tau = self
+                .temperature
+                .temperature(self.progress.iteration as usize);
+            let mut ctx = ForwardCtx::train(self.progress.rng.fork(), tau);
+            if t.weight_decay > 0.0 {
+                ctx = ctx.collecting_kernel_norms();
+            }
+            let logits = self.model.forward(&x, &mut ctx)?;
+            let mut loss = logits.cross_entropy(&batch.labels)?;
+            if t.monotonic_decay_loss > 0.0 {
+                loss = loss.add(&self.model.monotonic_loss(t.monotonic_decay_loss)?)?;
+            }
+            if t.weight_decay > 0.0 {
+                loss = loss.add(&self.model.weight_decay_penalty(&ctx, t.weight_decay)?)?;
+            }
+            let loss_value = loss.to_scalar()? as f64;
+            if !loss_value.is_finite() {
+                bail!(
+                    "the loss became {loss_value} at epoch {epoch}, step {}: training stopped; \
+                     the last good checkpoint is {} (epoch {})",
+                    step + 1,
+                    self.opts.out.join(LAST_CHECKPOINT).display(),
+                    self.progress.epoch
+                );
+            }
+            let n = batch.labels.len();
+            let acc = logits.accuracy(&batch.labels)?;
+            let mut grads = loss.backward()?;
+            if t.gradient_clip > 0.0 {
+                clip_grad_norm(&mut grads, t.gradient_clip)?;
+            }
+            self.optimizer.step(self.model.params_mut(), &grads)?;
+            self.schedule.on_iteration_end();
+            self.optimizer.apply_schedule(&self.schedule)?;
+            self.progress.iteration += 1;
+            loss_sum += loss_value * n as f64;
+            correct += acc * n as f64;
+            seen += n;
+            let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "loss {:.4}  acc {:.2}%  {:.0} img/s",
+                loss_sum / seen as f64,
+                100.0 * correct / seen as f64,
+                rate
+            ));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_seconds = started.elapsed().as_secs_f64();
+        let val = self.evaluate_split(false)?;
+        let val_metric = if val.images > 0 {
+            Some(val.accuracy)
+        } else {
+            None
+        };
+        self.schedule
+            .on_epoch_end(val_metric.or(Some(correct / seen.max(1) as f64)))?;
+        self.optimizer.apply_schedule(&self.schedule)?;
+        self.progress.epoch = epoch;
+        self.update_best(
+            epoch,
+            &val,
+            correct / seen.max(1) as f64,
+            loss_sum / seen.max(1) as f64,
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        self.progress.seconds += seconds;
+        let record = EpochMetrics {
+            epoch,
+            lr: self.optimizer.current_lrs()[0],
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: correct / seen.max(1) as f64,
+            val_loss: (val.images > 0).then_some(val.loss),
+            val_acc: (val.images > 0).then_some(val.accuracy),
+            seconds,
+            images_per_second: seen as f64 / train_seconds.max(1e-9),
+            partial: self.partial_report()?,
+        };
+        eprintln!("{}", describe_epoch(&record, self.config.train.epochs));
+        Ok(record)
+    }
+
+    /// The best model is the one with the highest validation accuracy, ties broken by
+    /// the lower validation loss; without a validation split, the training figures.
+    fn update_best(&mut self, epoch: usize, val: &Evaluation, train_acc: f64, train_loss: f64) {
+        let (acc, loss) = if val.images > 0 {
+            (val.accuracy, val.loss)
+        } else {
+            (train_acc, train_loss)
+        };
+        let p = &mut self.progress;
+        let better = acc > p.best_val_acc || (acc == p.best_val_acc && loss < p.best_val_loss);
+        if better {
+            p.best_val_acc = acc;
+            p.best_val_loss = loss;
+            p.best_epoch = epoch;
+            p.epochs_without_improvement = 0;
+        } else {
+            p.epochs_without_improvement += 1;
+        }
+    }
+
+    fn evaluate_split(&mut self, test: bool) -> Result<Evaluation> {
+        let data = if test {
+            &self.splits.test
+        } else {
+            &self.splits.val
+        };
+        let seed = self.config.seed ^ EVAL_STREAM ^ u64::from(test);
+        evaluate(
+            &self.backend,
+            &mut self.model,
+            data,
+            self.config.train.batch_size,
+            seed,
+        )
+    }
+
+    fn partial_report(&self) -> Result<Vec<LayerPartial>> {
+        Ok(self
+            .model
+            .partial_reports()?
+            .into_iter()
+            .map(|(layer, r)| {
+                let mut keep_probs = r.rotation_keep.clone();
+                keep_probs.extend(r.mirror_keep);
+                LayerPartial {
+                    layer,
+                    theta: r.theta,
+                    keep_probs,
+                }
+            })
+            .collect())
+    }
+
+    fn progress_bar(&self, epoch: usize) -> ProgressBar {
+        if !self.opts.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(self.iters_per_epoch as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")
+                .expect("the template is a valid constant")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{}", self.config.train.epochs));
+        bar
+    }
+
+    /// Loads the best checkpoint, measures its test accuracy and writes final.json.
+    fn finish(&mut self, out: &Path) -> Result<FinalSummary> {
+        let best_path = out.join(BEST_CHECKPOINT);
+        if best_path.exists() {
+            let best = Checkpoint::load(&best_path)?;
+            restore_model(&best, &mut self.model)?;
+        }
+        let test = self.evaluate_split(true)?;
+        let summary = FinalSummary {
+            test_acc: test.accuracy,
+            test_loss: Some(test.loss),
+            best_val_acc: self.progress.best_val_acc,
+            best_epoch: self.progress.best_epoch,
+            epochs: self.progress.epoch,
+            seconds: Some(self.progress.seconds),
+            partial: self.partial_report()?,
+        };
+        let path = summary.write(out)?;
+        eprintln!(
+            "test accuracy of the best model (epoch {}): {:.2}%  (best validation {:.2}%); {}",
+            summary.best_epoch,
+            100.0 * summary.test_acc,
+            100.0 * summary.best_val_acc,
+            path.display()
+        );
+        Ok(summary)
+    }
+}
+
+fn describe_epoch(m: &EpochMetrics, epochs: usize) -> String {
+    let mut s = format!(
+        "epoch {}/{}: train loss {:.4} acc {:.2}%",
+        m.epoch,
+        epochs,
+        m.train_loss,
+        100.0 * m.train_acc
+    );
+    if let (Some(l), Some(a)) = (m.val_loss, m.val_acc) {
+        s += &format!(", val loss {l:.4} acc {:.2}%", 100.0 * a);
+    }
+    s += &format!(", {:.1} s, {:.0} img/s", m.seconds, m.images_per_second);
+    let thetas: Vec<String> = m
+        .partial
+        .iter()
+        .filter_map(|p| p.theta.map(|t| format!("{t:.2}")))
+        .collect();
+    if !thetas.is_empty() {
+        s += &format!(", θ [{}]", thetas.join(", "));
+    }
+    s
+}
