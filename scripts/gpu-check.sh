@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUNDLE=${PGCNN_GPU_BUNDLE:-target/gpu-check}
-TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --config small_se2_partial --epochs 1 --max-steps 60 --seed 0}
+TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=rotmnist-synthetic --epochs 1 --max-steps 60 --seed 0 --no-progress --out target/gpu-check-run}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20}
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial}
 
