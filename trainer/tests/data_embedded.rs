@@ -141,21 +141,34 @@ fn mnist6_m_pairs_every_six_with_its_mirror_image() {
 }
 
 #[test]
-fn mnist6_loads_with_the_documented_sizes() {
+fn mnist6_splits_keep_every_six_with_its_transformed_copy() {
     for name in [DatasetName::Mnist6_180, DatasetName::Mnist6M] {
         let p = DataParams::default();
         let s = load(name, None, &p, 0).unwrap();
-        // 2,028 images: test floor(0.2 · 2028) = 405, then 1,623 → validation 162.
-        assert_eq!(sizes(&s), (1_461, 162, 405));
+        // The 10,000 digits are split first (2,000 test, 800 validation, 7,200 train),
+        // then every split is built: 1,014 sixes in all, each with its copy.
+        let (train, val, test) = sizes(&s);
+        assert_eq!(train + val + test, 2_028);
+        assert!((340..=470).contains(&test), "test {test}");
+        assert!((120..=210).contains(&val), "val {val}");
         assert_eq!(s.train.classes, 2);
         assert_disjoint(&s);
         assert_eq!(s, load(name, None, &p, 0).unwrap());
-        // No validation: 1,623 / 0 / 405 as BENCHMARKS.md.
+        for part in [&s.train, &s.val, &s.test] {
+            // Exactly balanced: the first half label 0, the second its transformed copies,
+            // so a fully invariant model scores exactly 50% on every split.
+            let n = part.len() / 2;
+            assert_eq!(part.len(), 2 * n);
+            assert!(part.labels[..n].iter().all(|&l| l == 0));
+            assert!(part.labels[n..].iter().all(|&l| l == 1));
+        }
+        // Without validation, every non-test six trains.
         let p = DataParams {
             val_fraction: Some(0.0),
             ..p
         };
-        assert_eq!(sizes(&load(name, None, &p, 0).unwrap()), (1_623, 0, 405));
+        let s0 = load(name, None, &p, 0).unwrap();
+        assert_eq!(sizes(&s0), (train + val, 0, test));
     }
 }
 
