@@ -179,7 +179,7 @@ impl Default for DataParams {
 ///   `val_fraction` of the rest. From the embedded digits with the defaults: mnist and
 ///   rotmnist-synthetic 7,200 / 800 / 2,000. mnist6-180 and mnist6-m split the digits that
 ///   way first and then build each split, so that a six and its copy stay together
-///   (1,014 sixes, 2,028 images: 1,494 / 158 / 376 with seed 0).
+///   (1,014 sixes, 2,028 images: 1,514 / 138 / 376 with seed 0).
 /// - `rotmnist`: the 12,000-image `.amat` training file split 10,000 / 2,000, the 50,000
 ///   test file as test.
 /// - `cifar10`, `cifar100`: 45,000 / 5,000 / 10,000. `stl10`: 4,500 / 500 / 8,000.
