@@ -42,6 +42,9 @@ pub enum Command {
     /// Measure the speed of the CPU backend's GEMM and convolutions (GFLOP/s) on the
     /// layer shapes of the benchmark configs. No training, random data.
     Bench(BenchArgs),
+    /// Evaluate a checkpoint: test accuracy and, with --rotations/--angles/--mirror, the
+    /// accuracy and logit invariance error under rotated and mirrored inputs.
+    Eval(crate::eval::EvalArgs),
 }
 
 #[derive(Args, Debug)]
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench(args, threads),
+        Command::Eval(args) => crate::eval::eval_command(args),
     }
 }
 

@@ -11,6 +11,8 @@ mod state;
 
 pub use evaluate::{evaluate, Evaluation};
 pub use run::{train, TrainOptions};
+/// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
+pub(crate) use run::{EVAL_STREAM, INIT_STREAM};
 pub use setup::{build_optimizer, build_schedule, load_data};
 pub use state::{restore, restore_model, snapshot, RunProgress};
 

@@ -93,9 +93,9 @@ impl BackendTask for TrainTask {
 
 /// Seeds derived from the run's seed, one per purpose, so that changing one use of
 /// randomness does not shift the others.
-const INIT_STREAM: u64 = 0x1417;
+pub(crate) const INIT_STREAM: u64 = 0x1417;
 const STEP_STREAM: u64 = 0x57e9;
-const EVAL_STREAM: u64 = 0xe7a1;
+pub(crate) const EVAL_STREAM: u64 = 0xe7a1;
 
 struct Trainer<B: Backend> {
     backend: B,
