@@ -69,16 +69,18 @@ pub fn mnist6(
             kept.extend_from_slice(img);
         }
     }
-    let mut images = kept.clone();
+    // Interleaved: six k is image 2k (label 0), its transformed copy image 2k + 1 (label
+    // 1). Every batch read in order then holds whole pairs and balanced labels, and both
+    // images of a pair are evaluated with the same sampled group elements.
+    let mut images = Vec::with_capacity(2 * kept.len());
     for img in kept.chunks(src.image_len()) {
+        images.extend_from_slice(img);
         images.extend(match kind {
             SixTransform::Rotate180 => rotate180(img, c, h, w)?,
             SixTransform::MirrorX => mirror_x(img, c, h, w)?,
         });
     }
-    let n = sixes.len();
-    let mut labels = vec![0; n];
-    labels.resize(2 * n, 1);
+    let labels = (0..2 * sixes.len()).map(|i| i % 2).collect();
     Dataset::new(images, labels, c, h, w, 2)
 }
 
