@@ -3,9 +3,10 @@
 //! (with repeated indices).
 //!
 //! Max, Min and every copy are exact. index_add adds each destination's sources in the
-//! same order as the reference, so it is exact too. Sum is exact when it runs serially;
-//! its parallel split over long axes adds partial sums, so the large cases compare Sum
-//! within `common::tol` (see there for why that bound).
+//! same order as the reference, so it is exact too. Sum is exact when it runs serially
+//! on short axes; its parallel split over long axes adds partial sums, and runs of 16 or
+//! more along the last axis (inner = 1) are summed in eight interleaved partial sums, so
+//! those cases compare Sum within `common::tol` (see there for why that bound).
 
 mod common;
 
@@ -145,6 +146,12 @@ fn large_reductions_and_movement_match_reference() {
             l(2, 50, 1500),
             l(1, 100_000, 1),
             l(2, 30_000, 3),
+            // Sums over the last axis: a norm's statistics (many long runs), and short
+            // runs around the eight-accumulator path's thresholds.
+            l(64, 3136, 1),
+            l(3, 15, 1),
+            l(3, 16, 1),
+            l(3, 37, 1),
         ]
         .into_iter()
         .enumerate()

@@ -395,3 +395,34 @@ fn pooling_below_one_by_one_is_an_error() {
         .unwrap_err();
     assert!(e.to_string().contains("below 1x1"), "{e}");
 }
+
+#[test]
+fn weight_gradient_is_the_same_whether_or_not_the_input_needs_one() {
+    // conv2d skips the input gradient of an input outside the graph (a network's
+    // images); the weight gradient must not change, and gradients of both must still
+    // come when both are parameters.
+    let mut rng = Rng::seed(11);
+    let (x, w, g) = (
+        rand(&mut rng, &[2, 3, 5, 5]),
+        rand(&mut rng, &[4, 3, 3, 3]),
+        rand(&mut rng, &[2, 4, 5, 5]),
+    );
+    let opts = Conv2dOptions::new(Padding::Same);
+    let loss = |x: &T, w: &T| {
+        x.conv2d(w, None, opts)
+            .unwrap()
+            .mul(&g)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+    };
+    let wp = Param::new(w.clone());
+    let only_w = loss(&x, wp.tensor()).backward().unwrap();
+    let (xp, wp2) = (Param::new(x.clone()), Param::new(w.clone()));
+    let both = loss(xp.tensor(), wp2.tensor()).backward().unwrap();
+    assert_eq!(
+        values(only_w.get(&wp).unwrap()),
+        values(both.get(&wp2).unwrap())
+    );
+    assert!(both.get(&xp).is_some());
+}

@@ -2,6 +2,7 @@
 //! one subcommand. Errors reach the user as one readable message and a non-zero exit.
 
 use crate::bench::{kernel_bench, KernelBenchOptions};
+use crate::bench_model::{model_bench, ModelBenchOptions};
 use crate::config::{build_config, presets_table};
 use crate::device::DeviceRequest;
 use crate::threads::configure_threads;
@@ -39,8 +40,9 @@ pub enum Command {
     /// Plot a run's loss, accuracy and learned θ curves (PNG and SVG) from its
     /// metrics.jsonl.
     Report(ReportArgs),
-    /// Measure the speed of the CPU backend's GEMM and convolutions (GFLOP/s) on the
-    /// layer shapes of the benchmark configs. No training, random data.
+    /// Benchmark on random data: `--config NAME` (or `all`) times training steps and
+    /// evaluation forwards of a BENCHMARKS.md config; `--kernels` measures the CPU
+    /// backend's GEMM and convolutions (GFLOP/s) on the configs' layer shapes.
     Bench(BenchArgs),
     /// Evaluate a checkpoint: test accuracy and, with --rotations/--angles/--mirror, the
     /// accuracy and logit invariance error under rotated and mirrored inputs.
@@ -50,14 +52,35 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Measure the compute kernels (GEMM 2048³ and the configs' convolutions).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub kernels: bool,
-    /// Timed repetitions per kernel; the median is reported.
+    /// Time a model: a preset name (small_se2_partial, rotmnist_se2_partial, ... see
+    /// `pgcnn presets`), or `all` for every BENCHMARKS.md config.
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    /// Model benchmark: images per step (default: the config's train.batch_size).
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// Model benchmark: timed training steps, and as many timed evaluation forwards;
+    /// medians are reported.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub steps: usize,
+    /// Model benchmark: override one config key, as `pgcnn train --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Model benchmark: auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: DeviceRequest,
+    /// Model benchmark: also write the results to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Kernel benchmark: timed repetitions per kernel; the median is reported.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub repetitions: usize,
-    /// Untimed warm-up runs per kernel.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub warmup: usize,
+    /// Untimed warm-up runs: per kernel (default 1), or training steps and evaluation
+    /// forwards before the timed ones (default 3).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<usize>,
     /// Skip the GEMM ceiling measurement.
     #[arg(long)]
     pub no_gemm: bool,
@@ -215,9 +238,14 @@ fn presets_command(args: PresetsArgs) -> Result<()> {
 }
 
 fn bench(args: BenchArgs, threads: usize) -> Result<()> {
+    if let Some(name) = &args.config {
+        return model_bench_command(name, &args);
+    }
     if !args.kernels {
         bail!(
-            "say what to benchmark: `pgcnn bench --kernels` measures GEMM and convolution GFLOP/s"
+            "say what to benchmark: `pgcnn bench --config NAME` (or `--config all`) times a \
+             model's training step and evaluation forward; `pgcnn bench --kernels` measures \
+             GEMM and convolution GFLOP/s"
         );
     }
     if args.repetitions == 0 {
@@ -226,11 +254,29 @@ fn bench(args: BenchArgs, threads: usize) -> Result<()> {
     eprintln!("pgcnn bench: CPU backend, {threads} threads");
     let opts = KernelBenchOptions {
         repetitions: args.repetitions,
-        warmup: args.warmup,
+        warmup: args.warmup.unwrap_or(1),
         gemm: !args.no_gemm,
         conv: true,
         conv_filter: args.conv_filter,
     };
     kernel_bench(&opts, &mut std::io::stdout())?;
+    Ok(())
+}
+
+/// `pgcnn bench --config NAME`: the model benchmark, its table on stdout.
+fn model_bench_command(name: &str, args: &BenchArgs) -> Result<()> {
+    let opts = ModelBenchOptions {
+        batch: args.batch,
+        warmup: args.warmup.unwrap_or(3),
+        steps: args.steps,
+    };
+    model_bench(
+        name,
+        &args.set,
+        &opts,
+        args.device,
+        args.json.as_deref(),
+        &mut std::io::stdout(),
+    )?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! reach everything here directly.
 
 pub mod bench;
+pub mod bench_model;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

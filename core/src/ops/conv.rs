@@ -168,6 +168,9 @@ impl<B: Backend, E: Element> Tensor<B, E> {
         }
         let y = self.backend().conv2d(self.storage(), w.storage(), &desc)?;
         let out_dims = vec![desc.batch, desc.out_channels, desc.out_h(), desc.out_w()];
+        // Each gradient costs as much as the forward pass: skip the one nobody needs
+        // (the input images of a network's first convolution need none).
+        let (need_dx, need_dw) = (self.requires_grad(), w.requires_grad());
         let y = self.record(
             y,
             out_dims,
@@ -175,12 +178,19 @@ impl<B: Backend, E: Element> Tensor<B, E> {
             move |xs: &[Tensor<B, E>], _: &Tensor<B, E>, g: &Tensor<B, E>| {
                 let (x, w) = (&xs[0], &xs[1]);
                 let be = g.backend();
-                let dx = be.conv2d_backward_input(g.storage(), w.storage(), &desc)?;
-                let dw = be.conv2d_backward_weight(x.storage(), g.storage(), &desc)?;
-                Ok(vec![
-                    Some(g.with_storage(dx, x.shape().clone())),
-                    Some(g.with_storage(dw, w.shape().clone())),
-                ])
+                let dx = if need_dx {
+                    let dx = be.conv2d_backward_input(g.storage(), w.storage(), &desc)?;
+                    Some(g.with_storage(dx, x.shape().clone()))
+                } else {
+                    None
+                };
+                let dw = if need_dw {
+                    let dw = be.conv2d_backward_weight(x.storage(), g.storage(), &desc)?;
+                    Some(g.with_storage(dw, w.shape().clone()))
+                } else {
+                    None
+                };
+                Ok(vec![dx, dw])
             },
         );
         match bias {

@@ -1,0 +1,129 @@
+//! The model benchmark's output: a machine-readable line per config, a table, JSON.
+
+use super::ModelBenchResult;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// `bench config=NAME device=BACKEND batch=B train_step_ms=X eval_forward_ms=Y ...`:
+/// one line, `key=value` pairs without spaces in the values (scripts/gpu-check.sh reads
+/// `train_step_ms` and `eval_forward_ms`).
+pub fn machine_line(r: &ModelBenchResult) -> String {
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    format!(
+        "bench config={} device={} threads={} batch={} steps={} train_step_ms={:.3} \
+         eval_forward_ms={:.3} train_step_min_ms={:.3} eval_forward_min_ms={:.3} \
+         train_gflops={:.1} eval_gflops={:.1} peak_memory_mb={} train_speedup={} \
+         eval_speedup={}",
+        r.config,
+        r.backend,
+        r.threads,
+        r.batch,
+        r.steps,
+        r.train_step_ms,
+        r.eval_forward_ms,
+        r.train_step_min_ms,
+        r.eval_forward_min_ms,
+        r.train_gflops,
+        r.eval_gflops,
+        opt(r.train_peak_memory_mb, 1),
+        opt(r.train_speedup, 2),
+        opt(r.eval_speedup, 2),
+    )
+}
+
+/// A number of milliseconds with about four significant digits.
+fn ms(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{v:.0}")
+    } else if v >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Prints the results as a table with notes on how they were measured.
+pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<()> {
+    let Some(first) = results.first() else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "{:<24} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>10} {:>10} {:>8} {:>8}",
+        "config",
+        "batch",
+        "train ms",
+        "(min)",
+        "eval ms",
+        "(min)",
+        "train",
+        "eval",
+        "peak",
+        "ref train",
+        "ref eval",
+        "speed-up",
+        "speed-up"
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>10} {:>10} {:>8} {:>8}",
+        "", "", "median", "", "median", "", "GFLOP/s", "GFLOP/s", "MB", "ms", "ms", "train", "eval"
+    )?;
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for r in results {
+        let reference = r.reference.as_ref();
+        writeln!(
+            out,
+            "{:<24} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8.1} {:>8.1} {:>9} {:>10} {:>10} {:>8} {:>8}",
+            r.config,
+            r.batch,
+            ms(r.train_step_ms),
+            ms(r.train_step_min_ms),
+            ms(r.eval_forward_ms),
+            ms(r.eval_forward_min_ms),
+            r.train_gflops,
+            r.eval_gflops,
+            dash(r.train_peak_memory_mb.map(|m| format!("{m:.1}"))),
+            dash(reference.map(|f| ms(f.train_step_ms))),
+            dash(reference.map(|f| ms(f.eval_forward_ms))),
+            dash(r.train_speedup.map(|s| format!("{s:.2}x"))),
+            dash(r.eval_speedup.map(|s| format!("{s:.2}x"))),
+        )?;
+    }
+    writeln!(
+        out,
+        "device: {}; {} warm-up + {} timed steps (and forwards) per config; load average at \
+         start: {}",
+        first.device,
+        first.warmup,
+        first.steps,
+        results
+            .iter()
+            .map(|r| r.load_average.map_or("-".into(), |l| format!("{l:.2}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        out,
+        "GFLOP/s: convolution flops counted from the config (forward ×3 per training step); \
+         peak: {} during the training steps",
+        first.memory_method
+    )?;
+    if let Some(f) = results.iter().find_map(|r| r.reference.as_ref()) {
+        writeln!(
+            out,
+            "ref: the reference implementation, {} (BENCHMARKS.md); speed-up = ref / ours, \
+             comparable only on that kind of machine",
+            f.machine
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the results to `path` as a JSON array of objects.
+pub fn write_json(results: &[ModelBenchResult], path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(results)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}

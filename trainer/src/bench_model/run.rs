@@ -1,0 +1,166 @@
+//! Timing one config on one backend: training steps as `pgcnn train` runs them, then
+//! evaluation forwards, on a fixed batch of random images.
+
+use super::flops::forward_flops;
+use super::memory::MemoryProbe;
+use crate::config::Config;
+use crate::model_config::model_config;
+use crate::train::{build_optimizer, build_schedule};
+use anyhow::{bail, Context, Result};
+use pgcnn_core::group::TemperatureSchedule;
+use pgcnn_core::layers::{ForwardCtx, LayerParams};
+use pgcnn_core::models::Model;
+use pgcnn_core::rng::Rng;
+use pgcnn_core::{clip_grad_norm, Backend, Tensor};
+use pgcnn_cuda::Cuda;
+use std::any::Any;
+use std::time::Instant;
+
+/// What one config's run measured (the raw material of a
+/// [`ModelBenchResult`](super::ModelBenchResult)).
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    pub params: usize,
+    pub image_shape: [usize; 3],
+    pub classes: usize,
+    pub forward_flops: f64,
+    /// Seconds of each timed training step.
+    pub train_s: Vec<f64>,
+    /// Seconds of each timed evaluation forward.
+    pub eval_s: Vec<f64>,
+    pub train_peak_bytes: Option<u64>,
+    pub eval_peak_bytes: Option<u64>,
+    pub memory_method: &'static str,
+    /// The losses of the timed steps (finite, or the run would have stopped).
+    pub losses: Vec<f64>,
+}
+
+/// The image shape `[C, H, W]` and class count of the config's dataset (nothing is
+/// loaded: the benchmark runs on random data of that shape).
+pub fn data_shape(config: &Config) -> ([usize; 3], usize) {
+    let d = config.dataset;
+    (
+        d.image_shape(),
+        d.classes(config.dataset_params.cifar100_coarse),
+    )
+}
+
+/// Waits for the device's queued work (CUDA); the CPU backend is synchronous.
+fn synchronize<B: Backend>(backend: &B) -> Result<()> {
+    if let Some(cuda) = (backend as &dyn Any).downcast_ref::<Cuda>() {
+        cuda.synchronize()?;
+    }
+    Ok(())
+}
+
+/// Seeds of the benchmark's randomness: the model's initialisation, the data, the draws.
+const INIT_SEED: u64 = 0xbe4c_0001;
+const DATA_SEED: u64 = 0xbe4c_0002;
+const STEP_SEED: u64 = 0xbe4c_0003;
+
+/// Builds the config's model and optimiser for `batch` images, times `warmup` + `steps`
+/// training steps (the first `warmup` untimed) and as many evaluation forwards.
+pub fn measure<B: Backend>(
+    backend: &B,
+    config: &Config,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+) -> Result<Measurement> {
+    let (image_shape, classes) = data_shape(config);
+    let [c, h, w] = image_shape;
+    let mcfg = model_config(config, c, classes, [h, w])?;
+    let forward_flops = forward_flops(&mcfg, batch)?;
+    let mut model = Model::<B, f32>::new(backend, &mcfg, &mut Rng::seed(INIT_SEED))
+        .context("building the model")?;
+    let mut optimizer = build_optimizer(config, &model)?;
+    let iterations = warmup + steps;
+    let mut schedule = build_schedule(config, iterations.max(1))?;
+    optimizer.apply_schedule(&schedule)?;
+    let temperature = TemperatureSchedule {
+        init: config.base_group.gumbel_init_temp,
+        end: config.base_group.gumbel_end_temp,
+        iterations,
+    };
+
+    // Random images (normal, like normalised pixels) and labels, uploaded once: the
+    // bench times the step, not the data pipeline.
+    let mut data_rng = Rng::seed(DATA_SEED);
+    let pixels: Vec<f32> = (0..batch * c * h * w)
+        .map(|_| data_rng.normal() as f32)
+        .collect();
+    let labels: Vec<usize> = (0..batch).map(|_| data_rng.below(classes)).collect();
+    let x = Tensor::from_slice(backend, &pixels, [batch, c, h, w])?;
+    synchronize(backend)?;
+
+    let mut rng = Rng::seed(STEP_SEED);
+    let mut probe = MemoryProbe::new(backend);
+    probe.start()?;
+    let mut train_s = Vec::with_capacity(steps);
+    let mut losses = Vec::with_capacity(steps);
+    for i in 0..iterations {
+        let start = Instant::now();
+        // One iteration of trainer/src/train/run.rs's loop, on the fixed batch.
+        let t = &config.train;
+        let mut ctx = ForwardCtx::train(rng.fork(), temperature.temperature(i));
+        if t.weight_decay > 0.0 {
+            ctx = ctx.collecting_kernel_norms();
+        }
+        let logits = model.forward(&x, &mut ctx)?;
+        let mut loss = logits.cross_entropy(&labels)?;
+        if t.monotonic_decay_loss > 0.0 {
+            loss = loss.add(&model.monotonic_loss(t.monotonic_decay_loss)?)?;
+        }
+        if t.weight_decay > 0.0 {
+            loss = loss.add(&model.weight_decay_penalty(&ctx, t.weight_decay)?)?;
+        }
+        // Reading the loss synchronises a GPU, as in the trainer.
+        let loss_value = loss.to_scalar()? as f64;
+        if !loss_value.is_finite() {
+            bail!("the loss became {loss_value} at step {}", i + 1);
+        }
+        std::hint::black_box(logits.accuracy(&labels)?);
+        let mut grads = loss.backward()?;
+        if t.gradient_clip > 0.0 {
+            clip_grad_norm(&mut grads, t.gradient_clip)?;
+        }
+        optimizer.step(model.params_mut(), &grads)?;
+        schedule.on_iteration_end();
+        optimizer.apply_schedule(&schedule)?;
+        // The backward pass and the update are still queued on a GPU: wait for them
+        // before reading the clock.
+        synchronize(backend)?;
+        if i >= warmup {
+            train_s.push(start.elapsed().as_secs_f64());
+            losses.push(loss_value);
+        }
+    }
+    let train_peak_bytes = probe.peak();
+
+    probe.start()?;
+    let mut eval_s = Vec::with_capacity(steps);
+    for i in 0..iterations {
+        let start = Instant::now();
+        let mut ctx = ForwardCtx::eval(rng.fork());
+        // Detached: evaluation records no graph (as trainer/src/train/evaluate.rs).
+        let logits = model.forward(&x, &mut ctx)?.detach();
+        std::hint::black_box(logits.to_vec()?);
+        if i >= warmup {
+            eval_s.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let eval_peak_bytes = probe.peak();
+
+    Ok(Measurement {
+        params: model.num_params(),
+        image_shape,
+        classes,
+        forward_flops,
+        train_s,
+        eval_s,
+        train_peak_bytes,
+        eval_peak_bytes,
+        memory_method: probe.method().as_str(),
+        losses,
+    })
+}

@@ -1,0 +1,284 @@
+//! `pgcnn bench --config`: the flop count against BENCHMARKS.md's arithmetic and a
+//! count by hand, a real (tiny) run that reports positive times, the keys scripts read
+//! and the JSON, and the flags scripts/gpu-check.sh passes.
+
+use clap::Parser;
+use pgcnn::bench_model::flops::{conv_layers, forward_flops};
+use pgcnn::bench_model::{
+    bench_one, config_names, data_shape, machine_line, median, model_bench, reference_figures,
+    CountingAlloc, MachineKind, ModelBenchOptions, BENCHMARK_CONFIGS,
+};
+use pgcnn::cli::{Cli, Command};
+use pgcnn::config::{build_config, preset, Config};
+use pgcnn::device::DeviceRequest;
+use pgcnn::model_config::model_config;
+use pgcnn_core::models::ModelConfig;
+use pgcnn_cpu::Cpu;
+
+// As in the `pgcnn` binary, so the run below measures its peak with it.
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+fn model_of(config: &Config) -> ModelConfig {
+    let ([c, h, w], classes) = data_shape(config);
+    model_config(config, c, classes, [h, w]).unwrap()
+}
+
+fn preset_model(name: &str) -> ModelConfig {
+    model_of(&preset(name).unwrap().config().unwrap())
+}
+
+#[test]
+fn rotmnist_se2_partial_has_the_arithmetic_of_benchmarks_md() {
+    // "about 144 G multiply-adds forward, so about 0.86 TFLOP per training step ...
+    // The two 7×7 group convolutions of block 1 (256 → 256 channel·samples on 14×14)
+    // carry half of it."
+    let m = preset_model("rotmnist_se2_partial");
+    let forward = forward_flops(&m, 64).unwrap();
+    let macs = forward / 2.0;
+    assert!((macs / 144e9 - 1.0).abs() < 0.01, "{macs:e} multiply-adds");
+    assert!(
+        (3.0 * forward / 0.86e12 - 1.0).abs() < 0.01,
+        "{forward:e} flops"
+    );
+    let layers = conv_layers(&m, 64).unwrap();
+    let block1: f64 = layers
+        .iter()
+        .filter(|l| l.name == "blocks.0.conv1" || l.name == "blocks.0.conv2")
+        .map(|l| l.desc.flops())
+        .sum();
+    // 80.6 of 143.7 G multiply-adds: "half" in BENCHMARKS.md's words.
+    let share = block1 / forward;
+    assert!((share - 0.56).abs() < 0.01, "{share}");
+    let b1 = &layers
+        .iter()
+        .find(|l| l.name == "blocks.0.conv1")
+        .unwrap()
+        .desc;
+    assert_eq!(
+        (b1.in_channels, b1.out_channels, b1.in_h, b1.kernel_h),
+        (256, 256, 14, 7)
+    );
+}
+
+#[test]
+fn small_se2_partial_layers_by_hand() {
+    // SE(2) with 4 samples, 8 channels everywhere, 7×7 kernels, pool after the lifting
+    // layer and block 1: 28 → 14 → 7, and the last convolution (valid) 7 → 1.
+    let layers = conv_layers(&preset_model("small_se2_partial"), 64).unwrap();
+    let got: Vec<(&str, usize, usize, usize, usize, usize)> = layers
+        .iter()
+        .map(|l| {
+            let d = &l.desc;
+            (
+                l.name.as_str(),
+                d.in_channels,
+                d.out_channels,
+                d.in_h,
+                d.kernel_h,
+                d.out_h(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("lift", 1, 32, 28, 7, 28),
+            ("blocks.0.conv1", 32, 32, 14, 7, 14),
+            ("blocks.0.conv2", 32, 32, 14, 7, 14),
+            ("blocks.0.shortcut", 32, 32, 14, 1, 14),
+            ("blocks.1.conv1", 32, 32, 7, 7, 7),
+            ("blocks.1.conv2", 32, 32, 7, 7, 7),
+            ("blocks.1.shortcut", 32, 32, 7, 1, 7),
+            ("last", 32, 32, 7, 7, 1),
+        ]
+    );
+    let by_hand = 2.0
+        * 64.0
+        * (32.0 * 784.0 * 49.0
+            + 2.0 * 32.0 * 196.0 * 32.0 * 49.0
+            + 32.0 * 196.0 * 32.0
+            + 2.0 * 32.0 * 49.0 * 32.0 * 49.0
+            + 32.0 * 49.0 * 32.0
+            + 32.0 * 32.0 * 49.0);
+    let counted = forward_flops(&preset_model("small_se2_partial"), 64).unwrap();
+    assert!((counted - by_hand).abs() < 1.0, "{counted} vs {by_hand}");
+}
+
+#[test]
+fn t2_counts_one_sample_and_flops_scale_with_the_batch() {
+    let t2 = preset_model("rotmnist_t2");
+    let lift = &conv_layers(&t2, 64).unwrap()[0].desc;
+    assert_eq!(lift.out_channels, t2.no_hidden, "T(2): one sample");
+    let f64_ = forward_flops(&t2, 64).unwrap();
+    let f32_ = forward_flops(&t2, 32).unwrap();
+    assert!((f64_ / f32_ - 2.0).abs() < 1e-12);
+}
+
+#[test]
+fn all_stands_for_every_benchmark_config_with_its_reference_figures() {
+    assert_eq!(config_names("all"), BENCHMARK_CONFIGS.map(String::from));
+    assert_eq!(config_names("rotmnist_t2"), ["rotmnist_t2"]);
+    for name in BENCHMARK_CONFIGS {
+        assert!(
+            forward_flops(&preset_model(name), 64).unwrap() > 0.0,
+            "{name}"
+        );
+        let h100 = reference_figures(name, MachineKind::H100).unwrap();
+        assert!(h100.train_step_ms > h100.eval_forward_ms, "{name}");
+    }
+    let cpu = reference_figures("rotmnist_se2_partial", MachineKind::Cpu2Core).unwrap();
+    assert_eq!((cpu.train_step_ms, cpu.eval_forward_ms), (6900.0, 1970.0));
+    assert!(reference_figures("cifar10_se2_partial", MachineKind::Cpu2Core).is_none());
+}
+
+#[test]
+fn median_of_odd_and_even_counts() {
+    assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+    assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    assert!(median(&[]).is_nan());
+}
+
+/// Runs the benchmark for real on a small batch and checks what it reports.
+#[test]
+fn a_tiny_run_reports_positive_times_and_the_expected_keys() {
+    let config = build_config(Some("small_se2_partial"), None, &["train.batch_size=4"]).unwrap();
+    let opts = ModelBenchOptions {
+        batch: None,
+        warmup: 1,
+        steps: 2,
+    };
+    let r = bench_one(&Cpu, "cpu", "small_se2_partial", &config, &opts).unwrap();
+    assert_eq!((r.batch, r.steps, r.params), (4, 2, 9_111));
+    assert_eq!(r.train_step_times_ms.len(), 2);
+    assert_eq!(r.eval_forward_times_ms.len(), 2);
+    for t in r.train_step_times_ms.iter().chain(&r.eval_forward_times_ms) {
+        assert!(*t > 0.0 && t.is_finite(), "{t}");
+    }
+    assert!(r.train_step_min_ms <= r.train_step_ms && r.eval_forward_min_ms <= r.eval_forward_ms);
+    let flops = forward_flops(&model_of(&config), 4).unwrap();
+    assert!((r.forward_gflop - flops / 1e9).abs() < 1e-9);
+    assert!((r.train_gflops - 3.0 * r.forward_gflop / (r.train_step_ms / 1e3)).abs() < 1e-6);
+    assert!(r.train_peak_memory_mb.unwrap() > 0.0);
+    assert!(r.eval_peak_memory_mb.unwrap() > 0.0);
+    assert!(
+        r.memory_method.contains("counting allocator"),
+        "{}",
+        r.memory_method
+    );
+    assert!(r.first_loss.is_finite() && r.last_loss.is_finite());
+    // The CPU reference figures are for batch 64 on the 2-core machine; the ratio is
+    // reported all the same (the table says what it compares with).
+    let reference = r.reference.as_ref().unwrap();
+    assert_eq!(reference.train_step_ms, 132.0);
+    assert!((r.train_speedup.unwrap() - 132.0 / r.train_step_ms).abs() < 1e-9);
+
+    let line = machine_line(&r);
+    for key in [
+        "config=small_se2_partial",
+        "batch=4",
+        "train_step_ms=",
+        "eval_forward_ms=",
+        "train_gflops=",
+        "peak_memory_mb=",
+    ] {
+        assert!(line.contains(key), "{key} missing from {line}");
+    }
+    let value = |key: &str| -> f64 {
+        let rest = &line[line.find(&format!(" {key}=")).unwrap() + key.len() + 2..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!((value("train_step_ms") - r.train_step_ms).abs() < 1e-3);
+    assert!((value("eval_forward_ms") - r.eval_forward_ms).abs() < 1e-3);
+}
+
+#[test]
+fn the_command_prints_lines_and_a_table_and_writes_json() {
+    let dir = std::env::temp_dir().join(format!("pgcnn-bench-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let mut out = Vec::new();
+    let opts = ModelBenchOptions {
+        batch: Some(2),
+        warmup: 0,
+        steps: 1,
+    };
+    let set = vec!["net.no_hidden=4".to_string()];
+    let results = model_bench(
+        "small_se2_partial",
+        &set,
+        &opts,
+        DeviceRequest::Cpu,
+        Some(&json),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(results.len(), 1);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("train_step_ms="), "{text}");
+    assert!(text.contains("eval_forward_ms="), "{text}");
+    assert!(text.contains("speed-up"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let row = &v.as_array().unwrap()[0];
+    for key in [
+        "config",
+        "device",
+        "batch",
+        "train_step_ms",
+        "eval_forward_ms",
+        "train_gflops",
+        "eval_gflops",
+        "train_peak_memory_mb",
+        "memory_method",
+        "reference",
+        "train_speedup",
+        "load_average",
+    ] {
+        assert!(row.get(key).is_some(), "{key} missing from {row}");
+    }
+    assert_eq!(row["batch"], 2);
+    assert!(row["train_step_ms"].as_f64().unwrap() > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let bad = model_bench(
+        "small_se2_partial",
+        &[],
+        &ModelBenchOptions { steps: 0, ..opts },
+        DeviceRequest::Cpu,
+        None,
+        &mut Vec::new(),
+    );
+    assert!(bad.unwrap_err().to_string().contains("--steps"));
+    let unknown = model_bench(
+        "no_such_config",
+        &[],
+        &opts,
+        DeviceRequest::Cpu,
+        None,
+        &mut Vec::new(),
+    );
+    assert!(format!("{:#}", unknown.unwrap_err()).contains("no_such_config"));
+}
+
+#[test]
+fn the_flags_gpu_check_passes_parse() {
+    // scripts/gpu-check.sh: `pgcnn bench --batch 64 --warmup 5 --steps 20 --device cuda
+    // --config C`.
+    let cli = Cli::try_parse_from(
+        "pgcnn bench --batch 64 --warmup 5 --steps 20 --device cuda --config small_se2_partial --json out.json"
+            .split(' '),
+    )
+    .unwrap();
+    let Command::Bench(args) = cli.command else {
+        panic!("not bench: {:?}", cli.command)
+    };
+    assert_eq!(args.config.as_deref(), Some("small_se2_partial"));
+    assert_eq!(
+        (args.batch, args.warmup, args.steps),
+        (Some(64), Some(5), 20)
+    );
+    assert_eq!(args.device, DeviceRequest::Cuda(0));
+    assert!(Cli::try_parse_from("pgcnn bench --kernels --config all".split(' ')).is_err());
+    assert!(Cli::try_parse_from("pgcnn bench --kernels --warmup 2".split(' ')).is_ok());
+}
