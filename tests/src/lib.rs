@@ -1,6 +1,7 @@
 //! Shared helpers of the cross-crate tests.
 
-/// The runnable example of docs/groups-and-layers.md, compiled and run as a doctest.
+/// The README's Rust examples (groups, kernel nets, layers, the equivariance harness),
+/// compiled and run as doctests, so the README cannot drift from the code.
 #[cfg(doctest)]
-#[doc = include_str!("../../docs/groups-and-layers.md")]
-pub struct GroupsAndLayersDoc;
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoc;
