@@ -129,10 +129,28 @@ pub fn main() -> ExitCode {
             ExitCode::from(Interrupted::EXIT_CODE as u8)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": ", as `{:#}` writes them, except that a cause
+/// whose text already ends the message is left out (errors that print their source, such
+/// as "reading x: No such file", would otherwise repeat it).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
