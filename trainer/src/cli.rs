@@ -6,7 +6,7 @@ use crate::bench_model::{model_bench, ModelBenchOptions};
 use crate::config::{build_config, presets_table};
 use crate::device::DeviceRequest;
 use crate::threads::configure_threads;
-use crate::train::{train, TrainOptions};
+use crate::train::{install_interrupt_handler, train, Interrupted, TrainOptions};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -144,16 +144,39 @@ pub struct ReportArgs {
     pub dir: PathBuf,
 }
 
-/// Runs the command line and turns errors into a message on stderr and exit code 1.
+/// Runs the command line and turns errors into a message on stderr and exit code 1
+/// (130 for a training run stopped by Ctrl-C after writing its checkpoint).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(Interrupted::EXIT_CODE as u8)
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": ", as `{:#}` writes them, except that a cause
+/// whose text already ends the message is left out (errors that print their source, such
+/// as "reading x: No such file", would otherwise repeat it).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -203,6 +226,9 @@ fn train_command(args: TrainArgs) -> Result<()> {
     };
     if args.max_steps == Some(0) {
         bail!("--max-steps must be at least 1");
+    }
+    if let Err(why) = install_interrupt_handler() {
+        eprintln!("warning: {why}; Ctrl-C will stop the run without a last checkpoint");
     }
     let summary = train(TrainOptions {
         config,

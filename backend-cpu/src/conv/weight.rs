@@ -1,9 +1,11 @@
 //! The weight gradient: `dW[co, (ci, ky, kx)] = Σ over (b, p) of dy[b, co, p] · col[(ci, ky, kx), (b, p)]`.
 //!
-//! Every chunk of images contributes to all of `dW`, so each pool thread sums the chunks
-//! it runs into a private `dW` (GEMMs with beta = 1), and the private sums are added at
-//! the end: at most one `dW` per thread, while the chunks are still handed out
-//! dynamically (which matters on a machine shared with other work).
+//! Every chunk of images contributes to all of `dW`, so the chunks are cut into runs of
+//! consecutive chunks, at most one run per pool thread; each run is summed into a private
+//! `dW` (GEMMs with beta = 1), and the private sums are added in run order at the end.
+//! The cut is fixed by the chunk and thread counts, so the result is deterministic for a
+//! given thread count (handing chunks out dynamically balanced load a little better on a
+//! shared machine, but made the summation order, and so the bits, vary from run to run).
 
 use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
@@ -13,7 +15,6 @@ use crate::par;
 use crate::transpose::transpose;
 use pgcnn_core::Element;
 use rayon::prelude::*;
-use std::sync::{Mutex, PoisonError};
 
 /// One thread's share of `dW` and its buffers.
 struct Worker<E> {
@@ -58,33 +59,22 @@ pub(crate) fn run<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Vec<E> {
             })
             .collect()
     } else {
-        // One slot per pool thread. A thread holds its slot's lock only while it runs one
-        // chunk, and running a chunk starts no rayon work (single-threaded GEMMs), so the
-        // thread cannot pick up a second chunk meanwhile: the lock is never contended. Should
-        // that ever change, `try_lock` sends the chunk to a fresh worker instead of deadlocking.
-        let slots: Vec<Mutex<Option<Worker<E>>>> = (0..threads).map(|_| Mutex::new(None)).collect();
-        let extra: Mutex<Vec<Worker<E>>> = Mutex::new(Vec::new());
-        (0..plan.chunks).into_par_iter().for_each(|chunk| {
-            let (b0, images) = chunk_of(chunk);
-            let slot = rayon::current_thread_index().unwrap_or(0) % threads;
-            match slots[slot].try_lock() {
-                Ok(mut guard) => {
-                    let w = guard.get_or_insert_with(|| Worker::new(w_len));
-                    run_chunk(x, dy, g, &plan, b0, images, w, 1);
-                }
-                Err(_) => {
-                    let mut w = Worker::new(w_len);
+        // One worker per run of consecutive chunks, at most one per pool thread. Which
+        // chunks a worker sums, and in which order, depends only on the chunk count and
+        // the thread count, never on which thread happens to run what, so the same
+        // inputs and thread count give the same bits (resumed training runs rely on it).
+        let per = plan.chunks.div_ceil(threads);
+        (0..plan.chunks.div_ceil(per))
+            .into_par_iter()
+            .map(|run| {
+                let mut w = Worker::new(w_len);
+                for chunk in run * per..((run + 1) * per).min(plan.chunks) {
+                    let (b0, images) = chunk_of(chunk);
                     run_chunk(x, dy, g, &plan, b0, images, &mut w, 1);
-                    extra.lock().unwrap_or_else(PoisonError::into_inner).push(w);
                 }
-            }
-        });
-        let mut all: Vec<Worker<E>> = slots
-            .into_iter()
-            .filter_map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
-            .collect();
-        all.extend(extra.into_inner().unwrap_or_else(PoisonError::into_inner));
-        all
+                w
+            })
+            .collect()
     };
     let mut partials: Vec<Vec<E>> = workers.into_iter().map(|w| w.dw).collect();
     // There is at least one chunk, so at least one worker.

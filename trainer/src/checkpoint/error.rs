@@ -100,9 +100,13 @@ impl fmt::Display for ConfigDifference {
 fn mismatch_message(diffs: &[ConfigDifference]) -> String {
     let keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
     let mut msg = format!(
-        "the checkpoint was written with a different configuration ({} key{} differ: {}):",
+        "the checkpoint was written with a different configuration ({} {}: {}):",
         diffs.len(),
-        if diffs.len() == 1 { "" } else { "s" },
+        if diffs.len() == 1 {
+            "key differs"
+        } else {
+            "keys differ"
+        },
         keys.join(", ")
     );
     for d in diffs {

@@ -185,8 +185,21 @@ impl Checkpoint {
         } else {
             slots_text.split(',').collect()
         };
+        // Each tensor is uploaded once at most: a position or slot listed twice would
+        // make a small file allocate many copies of its tensors.
+        if let Some(slot) = first_repeat(slots.iter().copied()) {
+            return Err(CheckpointError::Invalid(format!(
+                "metadata \"optim.slots\" lists slot {slot:?} twice"
+            )));
+        }
+        let positions = self.u64s("optim.positions")?;
+        if let Some(position) = first_repeat(positions.iter().copied()) {
+            return Err(CheckpointError::Invalid(format!(
+                "metadata \"optim.positions\" lists position {position} twice"
+            )));
+        }
         let mut params = Vec::new();
-        for position in self.u64s("optim.positions")? {
+        for position in positions {
             let position = usize::try_from(position).map_err(|_| {
                 CheckpointError::Invalid(format!("optimiser position {position} is too large"))
             })?;
@@ -241,6 +254,12 @@ impl Checkpoint {
             plateau,
         })
     }
+}
+
+/// The first item that occurs a second time, if any.
+fn first_repeat<T: Ord + Copy>(items: impl IntoIterator<Item = T>) -> Option<T> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.into_iter().find(|&x| !seen.insert(x))
 }
 
 fn parse_u64(key: &str, text: &str) -> Result<u64> {

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::keys::key_schema;
 use super::suggest::did_you_mean;
 
 /// A 1-based line and column in a TOML text.
@@ -165,9 +166,14 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "{}: unknown config key `{key}`", place(origin, location))?;
                 if let Some(note) = note {
-                    write!(f, " ({note})")?;
+                    return write!(f, " ({note})");
                 }
-                f.write_str(&did_you_mean(suggestions))
+                if suggestions.is_empty() {
+                    // Nothing close: list what is valid where the key was put.
+                    write!(f, "; {}", key_schema().listing_for(key))
+                } else {
+                    f.write_str(&did_you_mean(suggestions))
+                }
             }
             ConfigError::BadValue {
                 origin,

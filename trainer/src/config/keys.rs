@@ -25,6 +25,39 @@ impl KeySchema {
         self.tables.iter().any(|k| k == key)
     }
 
+    /// What to show for an unknown `key` that is close to no valid key: the keys of its
+    /// group when the group exists (`train.learning_rate` → the `train.*` keys), else the
+    /// top-level keys and groups.
+    pub fn listing_for(&self, key: &str) -> String {
+        let group = key
+            .rsplit_once('.')
+            .map(|(g, _)| g)
+            .filter(|g| self.is_table(g));
+        match group {
+            Some(g) => {
+                let prefix = format!("{g}.");
+                let keys: Vec<&str> = self
+                    .leaves
+                    .iter()
+                    .filter_map(|k| k.strip_prefix(&prefix))
+                    .collect();
+                format!("the keys of `{g}` are {}", keys.join(", "))
+            }
+            None => {
+                let mut top: Vec<&str> = self
+                    .leaves
+                    .iter()
+                    .chain(&self.tables)
+                    .map(String::as_str)
+                    .filter(|k| !k.contains('.'))
+                    .collect();
+                top.sort_unstable();
+                top.dedup();
+                format!("the top-level keys and groups are {}", top.join(", "))
+            }
+        }
+    }
+
     /// The valid keys closest to an unknown `key`, best first.
     pub fn suggest(&self, key: &str) -> Vec<String> {
         let leaves: Vec<&str> = self.leaves.iter().map(String::as_str).collect();

@@ -187,7 +187,21 @@ pub fn parse_mnist(images: &[u8], labels: &[u8]) -> Result<Dataset> {
 pub fn load_mnist_files(images: &Path, labels: &Path) -> Result<Dataset> {
     let img = parse_images(&read_file(images)?).map_err(|e| e.in_file(images))?;
     let lab = parse_labels(&read_file(labels)?).map_err(|e| e.in_file(labels))?;
-    to_dataset(&img, &lab, 10).map_err(|e| e.in_file(images))
+    // Name the file at fault: a bad label is the label file's, a count mismatch both's.
+    to_dataset(&img, &lab, 10).map_err(|e| match e {
+        DataError::Format { context, reason } => {
+            let files = match context.as_str() {
+                "IDX labels" => labels.display().to_string(),
+                "IDX images" => images.display().to_string(),
+                _ => format!("{} and {}", images.display(), labels.display()),
+            };
+            DataError::Format {
+                context: format!("{files} ({context})"),
+                reason,
+            }
+        }
+        other => other,
+    })
 }
 
 /// Where an MNIST-like set comes from: one pool to be split, or an official train/test

@@ -3,18 +3,38 @@
 //! weight-decay penalties, gradient clipping, the best model chosen on validation
 //! accuracy (ties broken by loss), its test accuracy at the end — with metrics,
 //! checkpoints and resumption.
+//!
+//! Resumption is exact: on the CPU backend, with the same thread count, a run stopped
+//! at any moment (killed, or stopped by Ctrl-C) and continued with `--resume` ends with
+//! the same weights, bit for bit, as a run never stopped. What makes it so:
+//!
+//! - a checkpoint holds everything later steps read: parameters, batch-norm running
+//!   statistics and counts, optimiser slots and step counts, the schedule's position,
+//!   the training generator's state, the global iteration (Gumbel temperature), the best
+//!   result so far, and, after a Ctrl-C, the steps done in the unfinished epoch with its
+//!   running sums;
+//! - the batch order of an epoch comes from [`crate::data::epoch_rng`]`(seed, epoch)`,
+//!   not from a generator carried across epochs, and evaluation draws from generators
+//!   seeded afresh, so a repeated epoch or skipped steps see the same batches;
+//! - checkpoints are replaced atomically (temporary file, fsync, rename) at the start
+//!   (the initial state), after every epoch, and on Ctrl-C; a kill loses at most the work
+//!   since the last one, which the resumed run repeats identically.
 
 mod evaluate;
+mod interrupt;
+mod resume;
 mod run;
 mod setup;
 mod state;
 
 pub use evaluate::{evaluate, Evaluation};
+pub use interrupt::{install_interrupt_handler, request_stop, stop_requested, Interrupted};
+pub use resume::{first_non_finite, open_resume, ResumePoint};
 pub use run::{train, TrainOptions};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
 pub(crate) use run::{EVAL_STREAM, INIT_STREAM};
 pub use setup::{build_optimizer, build_schedule, load_data};
-pub use state::{restore, restore_model, snapshot, RunProgress};
+pub use state::{read_progress, restore, restore_model, snapshot, PartialEpoch, RunProgress};
 
 /// File names inside a run directory.
 pub const LAST_CHECKPOINT: &str = "last.safetensors";

@@ -1,12 +1,14 @@
 //! The training loop.
 
 use super::evaluate::{evaluate, Evaluation};
+use super::interrupt::{stop_requested, Interrupted};
+use super::resume::{first_non_finite, open_resume};
 use super::setup::{build_optimizer, build_schedule, load_data};
-use super::state::{restore, restore_model, snapshot, RunProgress};
+use super::state::{restore, restore_model, snapshot, PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::config::Config;
-use crate::data::{epoch_rng, Splits};
+use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceRequest};
 use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
 use crate::model_config::model_config;
@@ -18,6 +20,7 @@ use pgcnn_core::models::Model;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{clip_grad_norm, Backend, Tensor};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Everything `pgcnn train` needs, resolved from flags.
@@ -39,21 +42,19 @@ pub struct TrainOptions {
 }
 
 /// Trains as `opts` says and returns the summary written to `final.json`.
-pub fn train(opts: TrainOptions) -> Result<FinalSummary> {
+///
+/// A stop asked for by a signal ([`super::install_interrupt_handler`]) or
+/// [`super::request_stop`] ends the run after the current step with a checkpoint and
+/// returns an error that downcasts to [`Interrupted`].
+pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
     let mut config = opts.config.clone();
     let mut resume_from = None;
     if opts.resume {
-        let path = opts.out.join(LAST_CHECKPOINT);
-        let ck = Checkpoint::load(&path).with_context(|| {
-            format!(
-                "--resume {}: no checkpoint to continue from",
-                opts.out.display()
-            )
-        })?;
-        // A resumed run continues with the config it started with.
-        config = Config::from_toml_str(&ck.config_toml)
-            .with_context(|| format!("the config stored in {}", path.display()))?;
-        resume_from = Some(ck);
+        let point = open_resume(&opts.out, opts.max_steps)?;
+        // A resumed run continues with the config and steps per epoch it started with.
+        config = point.config;
+        opts.max_steps = point.max_steps;
+        resume_from = Some(point.checkpoint);
     }
     let splits = load_data(&config, opts.data_dir.as_deref())?;
     let device = Device::open(opts.device)?;
@@ -102,13 +103,24 @@ struct Trainer<B: Backend> {
     opts: TrainOptions,
     config: Config,
     config_toml: String,
-    splits: Splits,
+    /// Shared, so that an epoch's batch iterator does not borrow the trainer.
+    splits: Arc<Splits>,
     model: Model<B, f32>,
     optimizer: pgcnn_core::Optimizer<B, f32>,
     schedule: pgcnn_core::Schedule,
     temperature: TemperatureSchedule,
     iters_per_epoch: usize,
     progress: RunProgress,
+    /// What the checkpoint on disk holds ("the initial state", "epoch 2", ...), for the
+    /// message of a run that stops on an error.
+    last_saved: String,
+}
+
+/// One training step's figures.
+struct StepResult {
+    loss: f64,
+    accuracy: f64,
+    images: usize,
 }
 
 impl<B: Backend> Trainer<B> {
@@ -134,12 +146,13 @@ impl<B: Backend> Trainer<B> {
             iterations: total_iters,
         };
         let config_toml = config.to_toml_string()?;
+        let max_steps = opts.max_steps;
         Ok(Trainer {
             backend,
             opts,
             config,
             config_toml,
-            splits,
+            splits: Arc::new(splits),
             model,
             optimizer,
             schedule,
@@ -154,7 +167,10 @@ impl<B: Backend> Trainer<B> {
                 epochs_without_improvement: 0,
                 seconds: 0.0,
                 rng: Rng::seed(seed ^ STEP_STREAM),
+                partial_epoch: PartialEpoch::default(),
+                max_steps,
             },
+            last_saved: "none".to_string(),
         })
     }
 
@@ -163,19 +179,24 @@ impl<B: Backend> Trainer<B> {
         std::fs::create_dir_all(&out)
             .with_context(|| format!("creating the run directory {}", out.display()))?;
         let mut log = if let Some(ck) = resume_from {
-            self.progress = restore(
-                &ck,
-                &self.backend,
-                &mut self.model,
-                &mut self.optimizer,
-                &mut self.schedule,
-            )
-            .context("resuming from the last checkpoint")?;
-            eprintln!("resuming after epoch {}", self.progress.epoch);
+            self.resume(&ck)?;
             MetricsLog::resume(&out, self.progress.epoch)?.0
         } else {
+            if out.join(LAST_CHECKPOINT).exists() {
+                eprintln!(
+                    "note: {} holds an earlier run; starting afresh over it (`pgcnn train \
+                     --resume {}` continues a run instead)",
+                    out.display(),
+                    out.display()
+                );
+            }
+            // A best model of an earlier run must not stand in for this run's.
+            remove_if_present(&out.join(BEST_CHECKPOINT))?;
             write_atomic(&out.join(CONFIG_FILE), self.config_toml.as_bytes())?;
-            MetricsLog::create(&out)?
+            let log = MetricsLog::create(&out)?;
+            // The initial state, so that a run killed in its first epoch can be resumed.
+            self.save_last("the initial state")?;
+            log
         };
         eprintln!(
             "model: {} parameters; {} epochs of {} iterations, batch {}",
@@ -186,19 +207,13 @@ impl<B: Backend> Trainer<B> {
         );
         self.optimizer.apply_schedule(&self.schedule)?;
         while self.progress.epoch < self.config.train.epochs {
-            let record = self.train_epoch()?;
-            log.append(&record)?;
-            let ck = snapshot(
-                &self.config_toml,
-                &self.model,
-                &self.optimizer,
-                &self.schedule,
-                &self.progress,
-            )?;
-            if self.progress.best_epoch == self.progress.epoch {
-                ck.save_atomic(&out.join(BEST_CHECKPOINT))?;
+            if stop_requested() {
+                return Err(self.interrupted().into());
             }
-            ck.save_atomic(&out.join(LAST_CHECKPOINT))?;
+            let record = self.train_epoch()?;
+            let epoch = record.epoch;
+            self.end_epoch(&record, &mut log)
+                .with_context(|| self.stopped_at(&format!("the end of epoch {epoch}")))?;
             let patience = self.config.train.max_epochs_no_improvement;
             if patience > 0 && self.progress.epochs_without_improvement >= patience {
                 eprintln!("stopping early: no better validation accuracy for {patience} epochs");
@@ -208,99 +223,226 @@ impl<B: Backend> Trainer<B> {
         self.finish(&out)
     }
 
+    /// Puts a checkpoint's state into the freshly built trainer, after checking that its
+    /// position fits this run.
+    fn resume(&mut self, ck: &Checkpoint) -> Result<()> {
+        self.progress = restore(
+            ck,
+            &self.backend,
+            &mut self.model,
+            &mut self.optimizer,
+            &mut self.schedule,
+        )
+        .context("resuming from the last checkpoint")?;
+        let p = &self.progress;
+        let steps = p.partial_epoch.steps;
+        if steps > self.iters_per_epoch || (steps > 0 && p.epoch >= self.config.train.epochs) {
+            bail!(
+                "the checkpoint is at step {steps} of epoch {}, but the run has {} epochs of \
+                 {} steps",
+                p.epoch + 1,
+                self.config.train.epochs,
+                self.iters_per_epoch
+            );
+        }
+        self.last_saved = if steps > 0 {
+            eprintln!("resuming at epoch {}, step {steps}", p.epoch + 1);
+            format!("epoch {}, step {steps}", p.epoch + 1)
+        } else {
+            eprintln!("resuming after epoch {}", p.epoch);
+            format!("after epoch {}", p.epoch)
+        };
+        Ok(())
+    }
+
+    /// The run's state as a checkpoint, refused when it holds values no good run has
+    /// ([`first_non_finite`]), so that the checkpoint on disk stays the last good one.
+    fn checked_snapshot(&self) -> Result<Checkpoint> {
+        let ck = snapshot(
+            &self.config_toml,
+            &self.model,
+            &self.optimizer,
+            &self.schedule,
+            &self.progress,
+        )?;
+        if let Some(name) = first_non_finite(&ck) {
+            bail!(
+                "tensor {name} holds NaN or infinite values (the training diverged), so it                  was not saved"
+            );
+        }
+        Ok(ck)
+    }
+
+    /// Writes `ck` to `last.safetensors` (first to `best.safetensors` when `best`);
+    /// `what` describes the state for later messages.
+    fn write_checkpoint(&mut self, ck: &Checkpoint, what: &str, best: bool) -> Result<()> {
+        let out = &self.opts.out;
+        if best {
+            ck.save_atomic(&out.join(BEST_CHECKPOINT))?;
+        }
+        ck.save_atomic(&out.join(LAST_CHECKPOINT))?;
+        self.last_saved = what.to_string();
+        Ok(())
+    }
+
+    fn save_last(&mut self, what: &str) -> Result<()> {
+        let ck = self.checked_snapshot()?;
+        self.write_checkpoint(&ck, what, false)
+    }
+
+    /// The context of an error that stops training at `place`.
+    fn stopped_at(&self, place: &str) -> String {
+        format!(
+            "training stopped at {place}; the last good checkpoint is {} ({})",
+            self.opts.out.join(LAST_CHECKPOINT).display(),
+            self.last_saved
+        )
+    }
+
+    /// The error of a run stopped by a signal, its state saved.
+    fn interrupted(&self) -> Interrupted {
+        Interrupted {
+            out: self.opts.out.clone(),
+            epoch: self.progress.epoch + 1,
+            step: self.progress.partial_epoch.steps,
+            steps: self.iters_per_epoch,
+        }
+    }
+
+    /// Trains one epoch, or what is left of it after a stop inside it, and evaluates on
+    /// the validation split. On a stop request, saves the position inside the epoch and
+    /// returns [`Interrupted`].
     fn train_epoch(&mut self) -> Result<EpochMetrics> {
         let started = Instant::now();
         let epoch = self.progress.epoch + 1;
         let t = self.config.train.clone();
         let mut order_rng = epoch_rng(self.config.seed, epoch as u64);
-        let batches = self
-            .splits
+        let splits = Arc::clone(&self.splits);
+        let batches = splits
             .train
             .shuffled_batches(t.batch_size, &mut order_rng)?;
         let bar = self.progress_bar(epoch);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0.0f64, 0usize);
-        for (step, batch) in batches.take(self.iters_per_epoch).enumerate() {
-            let x = Tensor::from_slice(&self.backend, &batch.images, batch.shape.to_vec())?;
-            let tau = self
-                .temperature
-                .temperature(self.progress.iteration as usize);
-            let mut ctx = ForwardCtx::train(self.progress.rng.fork(), tau);
-            if t.weight_decay > 0.0 {
-                ctx = ctx.collecting_kernel_norms();
-            }
-            let logits = self.model.forward(&x, &mut ctx)?;
-            let mut loss = logits.cross_entropy(&batch.labels)?;
-            if t.monotonic_decay_loss > 0.0 {
-                loss = loss.add(&self.model.monotonic_loss(t.monotonic_decay_loss)?)?;
-            }
-            if t.weight_decay > 0.0 {
-                loss = loss.add(&self.model.weight_decay_penalty(&ctx, t.weight_decay)?)?;
-            }
-            let loss_value = loss.to_scalar()? as f64;
-            if !loss_value.is_finite() {
-                bail!(
-                    "the loss became {loss_value} at epoch {epoch}, step {}: training stopped; \
-                     the last good checkpoint is {} (epoch {})",
+        let first = self.progress.partial_epoch.steps;
+        bar.set_position(first as u64);
+        let (mut images_now, mut seconds_now) = (0usize, 0.0f64);
+        // The order depends on the epoch only, so the steps done before a stop are
+        // skipped and the rest run as they would have.
+        for (step, batch) in batches.take(self.iters_per_epoch).enumerate().skip(first) {
+            let step_started = Instant::now();
+            let r = self.train_step(&batch).with_context(|| {
+                self.stopped_at(&format!(
+                    "epoch {epoch}, step {} of {}",
                     step + 1,
-                    self.opts.out.join(LAST_CHECKPOINT).display(),
-                    self.progress.epoch
-                );
-            }
-            let n = batch.labels.len();
-            let acc = logits.accuracy(&batch.labels)?;
-            let mut grads = loss.backward()?;
-            if t.gradient_clip > 0.0 {
-                clip_grad_norm(&mut grads, t.gradient_clip)?;
-            }
-            self.optimizer.step(self.model.params_mut(), &grads)?;
-            self.schedule.on_iteration_end();
-            self.optimizer.apply_schedule(&self.schedule)?;
-            self.progress.iteration += 1;
-            loss_sum += loss_value * n as f64;
-            correct += acc * n as f64;
-            seen += n;
-            let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    self.iters_per_epoch
+                ))
+            })?;
+            let part = &mut self.progress.partial_epoch;
+            part.steps = step + 1;
+            part.loss_sum += r.loss * r.images as f64;
+            part.correct += r.accuracy * r.images as f64;
+            part.seen += r.images;
+            images_now += r.images;
+            seconds_now += step_started.elapsed().as_secs_f64();
             bar.set_message(format!(
                 "loss {:.4}  acc {:.2}%  {:.0} img/s",
-                loss_sum / seen as f64,
-                100.0 * correct / seen as f64,
-                rate
+                part.loss_sum / part.seen as f64,
+                100.0 * part.correct / part.seen as f64,
+                images_now as f64 / seconds_now.max(1e-9)
             ));
             bar.inc(1);
+            if stop_requested() {
+                bar.finish_and_clear();
+                self.progress.seconds += started.elapsed().as_secs_f64();
+                let what = format!("epoch {epoch}, step {}", step + 1);
+                self.save_last(&what)
+                    .with_context(|| format!("saving the checkpoint at {what}"))?;
+                return Err(self.interrupted().into());
+            }
         }
         bar.finish_and_clear();
-        let train_seconds = started.elapsed().as_secs_f64();
-        let val = self.evaluate_split(false)?;
+        let part = std::mem::take(&mut self.progress.partial_epoch);
+        let seen = part.seen.max(1) as f64;
+        let (train_loss, train_acc) = (part.loss_sum / seen, part.correct / seen);
+        let val = self
+            .evaluate_split(false)
+            .with_context(|| self.stopped_at(&format!("the validation of epoch {epoch}")))?;
         let val_metric = if val.images > 0 {
             Some(val.accuracy)
         } else {
             None
         };
-        self.schedule
-            .on_epoch_end(val_metric.or(Some(correct / seen.max(1) as f64)))?;
+        self.schedule.on_epoch_end(val_metric.or(Some(train_acc)))?;
         self.optimizer.apply_schedule(&self.schedule)?;
         self.progress.epoch = epoch;
-        self.update_best(
-            epoch,
-            &val,
-            correct / seen.max(1) as f64,
-            loss_sum / seen.max(1) as f64,
-        );
+        self.update_best(epoch, &val, train_acc, train_loss);
         let seconds = started.elapsed().as_secs_f64();
         self.progress.seconds += seconds;
-        let record = EpochMetrics {
+        Ok(EpochMetrics {
             epoch,
             lr: self.optimizer.current_lrs()[0],
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_acc: correct / seen.max(1) as f64,
+            train_loss,
+            train_acc,
             val_loss: (val.images > 0).then_some(val.loss),
             val_acc: (val.images > 0).then_some(val.accuracy),
             seconds,
-            images_per_second: seen as f64 / train_seconds.max(1e-9),
-            partial: self.partial_report()?,
-        };
+            images_per_second: images_now as f64 / seconds_now.max(1e-9),
+            partial: Vec::new(),
+        })
+    }
+
+    /// One optimisation step on one batch.
+    fn train_step(&mut self, batch: &Batch) -> Result<StepResult> {
+        let t = &self.config.train;
+        let x = Tensor::from_slice(&self.backend, &batch.images, batch.shape.to_vec())?;
+        let tau = self
+            .temperature
+            .temperature(self.progress.iteration as usize);
+        let mut ctx = ForwardCtx::train(self.progress.rng.fork(), tau);
+        if t.weight_decay > 0.0 {
+            ctx = ctx.collecting_kernel_norms();
+        }
+        let logits = self.model.forward(&x, &mut ctx)?;
+        let mut loss = logits.cross_entropy(&batch.labels)?;
+        if t.monotonic_decay_loss > 0.0 {
+            loss = loss.add(&self.model.monotonic_loss(t.monotonic_decay_loss)?)?;
+        }
+        if t.weight_decay > 0.0 {
+            loss = loss.add(&self.model.weight_decay_penalty(&ctx, t.weight_decay)?)?;
+        }
+        let loss_value = loss.to_scalar()? as f64;
+        if !loss_value.is_finite() {
+            bail!(
+                "the loss became {loss_value}: the training diverged (a lower train.lr or \
+                 train.gradient_clip may help)"
+            );
+        }
+        let accuracy = logits.accuracy(&batch.labels)?;
+        let mut grads = loss.backward()?;
+        if t.gradient_clip > 0.0 {
+            clip_grad_norm(&mut grads, t.gradient_clip)?;
+        }
+        self.optimizer.step(self.model.params_mut(), &grads)?;
+        self.schedule.on_iteration_end();
+        self.optimizer.apply_schedule(&self.schedule)?;
+        self.progress.iteration += 1;
+        Ok(StepResult {
+            loss: loss_value,
+            accuracy,
+            images: batch.labels.len(),
+        })
+    }
+
+    /// After an epoch: the θ report, the metrics line, the checkpoints. A state that
+    /// cannot be saved ([`Self::checked_snapshot`]) stops the run before the metrics line
+    /// is logged, so the log and the last checkpoint stay in step.
+    fn end_epoch(&mut self, record: &EpochMetrics, log: &mut MetricsLog) -> Result<()> {
+        let mut record = record.clone();
+        record.partial = self.partial_report()?;
         eprintln!("{}", describe_epoch(&record, self.config.train.epochs));
-        Ok(record)
+        let ck = self.checked_snapshot()?;
+        log.append(&record)?;
+        let best = self.progress.best_epoch == record.epoch;
+        self.write_checkpoint(&ck, &format!("after epoch {}", record.epoch), best)
     }
 
     /// The best model is the one with the highest validation accuracy, ties broken by
@@ -375,7 +517,10 @@ impl<B: Backend> Trainer<B> {
         let best_path = out.join(BEST_CHECKPOINT);
         if best_path.exists() {
             let best = Checkpoint::load(&best_path)?;
-            restore_model(&best, &mut self.model)?;
+            best.check_config(&self.config_toml)
+                .with_context(|| format!("{} does not belong to this run", best_path.display()))?;
+            restore_model(&best, &mut self.model)
+                .with_context(|| format!("loading {}", best_path.display()))?;
         }
         let test = self.evaluate_split(true)?;
         let summary = FinalSummary {
@@ -396,6 +541,15 @@ impl<B: Backend> Trainer<B> {
             path.display()
         );
         Ok(summary)
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -1,0 +1,85 @@
+//! Stopping a run cleanly on Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+//!
+//! The signal handler only raises a flag; the training loop looks at it after every
+//! step, writes a checkpoint that records the position inside the epoch, and returns
+//! [`Interrupted`], which the command line turns into a message and exit code
+//! [`Interrupted::EXIT_CODE`]. A second signal exits at once: checkpoints are replaced
+//! atomically, so the last one written stays whole, and `--resume` continues from it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// Signals received since the handler was installed.
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the process-wide handler (once; later calls do nothing). Returns an error
+/// message when the operating system refuses, in which case signals keep their default
+/// effect (the process dies and `--resume` continues from the last checkpoint).
+pub fn install_interrupt_handler() -> Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            ctrlc::set_handler(|| {
+                if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
+                    eprintln!(
+                        "\ninterrupted: finishing the current step and writing a checkpoint \
+                         (interrupt again to stop at once; the last checkpoint is kept)"
+                    );
+                } else {
+                    eprintln!("\ninterrupted twice: stopping now");
+                    std::process::exit(Interrupted::EXIT_CODE);
+                }
+            })
+            .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
+        })
+        .clone()
+}
+
+/// Whether a stop was asked for (a signal arrived, or [`request_stop`] was called).
+pub fn stop_requested() -> bool {
+    SIGNALS.load(Ordering::SeqCst) > 0
+}
+
+/// Asks the running training loop to stop after its current step, as a first Ctrl-C
+/// does (for embedding the trainer in other programs).
+pub fn request_stop() {
+    SIGNALS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The error a stopped run returns once its checkpoint is on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The run directory.
+    pub out: PathBuf,
+    /// The epoch in progress (1-based) when the run stopped.
+    pub epoch: usize,
+    /// Steps of that epoch finished (and saved); equal to `steps` when it stopped between
+    /// epochs.
+    pub step: usize,
+    /// Steps per epoch.
+    pub steps: usize,
+}
+
+impl Interrupted {
+    /// The exit code of an interrupted run: 128 + SIGINT, as shells report Ctrl-C.
+    pub const EXIT_CODE: i32 = 130;
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "interrupted at epoch {}, step {} of {}: the checkpoint {} holds everything up \
+             to here; continue with `pgcnn train --resume {}`",
+            self.epoch,
+            self.step,
+            self.steps,
+            self.out.join(super::LAST_CHECKPOINT).display(),
+            self.out.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
