@@ -37,7 +37,10 @@ fn untransformed_test_accuracy_is_the_runs() {
     assert_eq!(m.accuracy, summary["test_acc"].as_f64().unwrap());
     assert!((m.loss - summary["test_loss"].as_f64().unwrap()).abs() < 1e-12);
     assert!((0.0..=1.0).contains(&m.accuracy));
-    assert_eq!(m.images, 405, "MNIST6-180's test split (BENCHMARKS.md)");
+    assert_eq!(
+        m.images, 376,
+        "MNIST6-180's test split from the embedded digits, seed 0"
+    );
     assert_eq!(m.transforms.len(), 1);
     assert_eq!(m.transforms[0].accuracy, m.accuracy);
     assert_eq!(m.transforms[0].invariance_error_max, 0.0);
