@@ -572,3 +572,41 @@ fn resume_with_other_max_steps() {
     resume(&run_dir, &["--max-steps", "2"])
         .assert_clean_error(&["--max-steps 2 differs from the run's (1)"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// The table itself.
+
+/// Every row of the bad-input table (docs/bad-input.md, or the README once it holds the
+/// table) names a test of this file in its last column, and every test here has a row.
+#[test]
+fn the_table_lists_exactly_these_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let table = ["docs/bad-input.md", "README.md"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(root.join(f)).ok())
+        .find(|text| text.contains("| Bad input | Tried with |"))
+        .expect("the bad-input table is in docs/bad-input.md or README.md");
+    let rows: std::collections::BTreeSet<String> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| Bad input |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let last = l.trim_end_matches('|').rsplit('|').next().unwrap();
+            last.trim().trim_matches('`').to_string()
+        })
+        .collect();
+    let source = include_str!("cli_bad_input.rs");
+    let tests: std::collections::BTreeSet<String> = source
+        .split("#[test]\nfn ")
+        .skip(1)
+        .map(|rest| rest.split('(').next().unwrap().to_string())
+        .filter(|name| name != "the_table_lists_exactly_these_tests")
+        .collect();
+    let missing_rows: Vec<_> = tests.difference(&rows).collect();
+    let missing_tests: Vec<_> = rows.difference(&tests).collect();
+    assert!(
+        missing_rows.is_empty() && missing_tests.is_empty(),
+        "tests without a row: {missing_rows:?}; rows without a test: {missing_tests:?}"
+    );
+}
