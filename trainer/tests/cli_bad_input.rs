@@ -1,4 +1,4 @@
-//! The bad-input table (docs/bad-input.md), one test per row: the real binary gets the
+//! The bad-input table (README.md, "Bad input"), one test per row: the real binary gets the
 //! bad input and must exit with code 1 (2 for command-line syntax, as clap does), print
 //! one `error:` message with the words the table promises, and never panic.
 //!
@@ -576,8 +576,8 @@ fn resume_with_other_max_steps() {
 // ---------------------------------------------------------------------------------------
 // The table itself.
 
-/// Every row of the bad-input table (docs/bad-input.md, or the README once it holds the
-/// table) names a test of this file in its last column, and every test here has a row.
+/// Every row of the bad-input table (the README's "Bad input" section; docs/bad-input.md
+/// is also read if present) names a test of this file in its last column, and every test here has a row.
 #[test]
 fn the_table_lists_exactly_these_tests() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -585,7 +585,7 @@ fn the_table_lists_exactly_these_tests() {
         .iter()
         .filter_map(|f| std::fs::read_to_string(root.join(f)).ok())
         .find(|text| text.contains("| Bad input | Tried with |"))
-        .expect("the bad-input table is in docs/bad-input.md or README.md");
+        .expect("the bad-input table is in README.md");
     let rows: std::collections::BTreeSet<String> = table
         .lines()
         .skip_while(|l| !l.starts_with("| Bad input |"))
