@@ -248,6 +248,9 @@ impl<B: Backend> Trainer<B> {
         self.last_saved = if steps > 0 {
             eprintln!("resuming at epoch {}, step {steps}", p.epoch + 1);
             format!("epoch {}, step {steps}", p.epoch + 1)
+        } else if p.epoch == 0 {
+            eprintln!("resuming from the initial state");
+            "the initial state".to_string()
         } else {
             eprintln!("resuming after epoch {}", p.epoch);
             format!("after epoch {}", p.epoch)
