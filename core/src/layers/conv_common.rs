@@ -2,13 +2,16 @@
 //! conv2d over all output samples (grouped over the batch for per-image elements), the
 //! bias, the kernel-norm penalty terms and the parameter listing.
 
+use super::config::ConvConfig;
 use super::ctx::ForwardCtx;
 use crate::autodiff::Param;
 use crate::backend::Backend;
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::group::KernelGrid;
 use crate::kernel::{KernelNet, KernelNetwork, ParamRole};
 use crate::ops::{Conv2dOptions, Padding};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 use alloc::format;
 use alloc::string::String;
@@ -79,9 +82,46 @@ pub(crate) fn add_bias<B: Backend, E: Element>(
     }
 }
 
-/// A zero bias `[c]` (the reference initialises biases to zero).
-pub(crate) fn zero_bias<B: Backend, E: Element>(backend: &B, c: usize) -> Result<Param<B, E>> {
-    Ok(Param::new(Tensor::zeros(backend, [c])?))
+/// What the lifting and the group convolution build alike from their config: the kernel
+/// net (on `in_dim` coordinates, `Cout·Cin` outputs), the bias (zero, as the reference
+/// initialises it), and the kernel grid with its circular mask.
+pub(crate) struct ConvParts<B: Backend, E: Element> {
+    pub kernel_net: KernelNetwork<B, E>,
+    pub bias: Option<Param<B, E>>,
+    pub grid: KernelGrid,
+    pub mask: Tensor<B, E>,
+}
+
+impl<B: Backend, E: Element> ConvParts<B, E> {
+    /// Builds the parts of a convolution with `config`, initialising the kernel net from
+    /// `rng`.
+    pub(crate) fn new(
+        backend: &B,
+        config: &ConvConfig,
+        in_dim: usize,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        let kernel_net = KernelNetwork::new(
+            backend,
+            &config.kernel,
+            in_dim,
+            config.out_channels * config.in_channels,
+            rng,
+        )?;
+        let bias = if config.bias {
+            Some(Param::new(Tensor::zeros(backend, [config.out_channels])?))
+        } else {
+            None
+        };
+        let grid = KernelGrid::new(config.kernel_size)?;
+        let mask = grid.mask_tensor(backend)?;
+        Ok(ConvParts {
+            kernel_net,
+            bias,
+            grid,
+            mask,
+        })
+    }
 }
 
 /// Pushes `‖kernel‖₂ + ‖bias‖₂` to the context when it collects kernel norms.

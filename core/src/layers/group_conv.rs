@@ -6,7 +6,7 @@
 
 use super::config::ConvConfig;
 use super::conv_common::{
-    add_bias, check_channels, conv_over_samples, kernel_values, record_kernel_norm, zero_bias,
+    add_bias, check_channels, conv_over_samples, kernel_values, record_kernel_norm, ConvParts,
     ParamList,
 };
 use super::ctx::ForwardCtx;
@@ -49,18 +49,12 @@ impl<B: Backend, E: Element> GroupConv<B, E> {
         const OP: &str = "GroupConv::new";
         config.validate(OP)?;
         let in_dim = 2 + config.group.stabiliser_dim();
-        let kernel_net = KernelNetwork::new(
-            backend,
-            &config.kernel,
-            in_dim,
-            config.out_channels * config.in_channels,
-            rng,
-        )?;
-        let bias = if config.bias {
-            Some(zero_bias(backend, config.out_channels)?)
-        } else {
-            None
-        };
+        let ConvParts {
+            kernel_net,
+            bias,
+            grid,
+            mask,
+        } = ConvParts::new(backend, &config, in_dim, rng)?;
         let partial = if config.partial {
             let pc = PartialConfig {
                 keep: config.keep,
@@ -70,8 +64,6 @@ impl<B: Backend, E: Element> GroupConv<B, E> {
         } else {
             None
         };
-        let grid = KernelGrid::new(config.kernel_size)?;
-        let mask = grid.mask_tensor(backend)?;
         Ok(GroupConv {
             config,
             kernel_net,

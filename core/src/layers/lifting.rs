@@ -4,7 +4,7 @@
 
 use super::config::ConvConfig;
 use super::conv_common::{
-    add_bias, conv_over_samples, kernel_values, record_kernel_norm, zero_bias, ParamList,
+    add_bias, conv_over_samples, kernel_values, record_kernel_norm, ConvParts, ParamList,
 };
 use super::ctx::ForwardCtx;
 use super::group_map::GroupMap;
@@ -45,20 +45,12 @@ impl<B: Backend, E: Element> LiftingConv<B, E> {
                  equivariance starts at the first group convolution",
             ));
         }
-        let kernel_net = KernelNetwork::new(
-            backend,
-            &config.kernel,
-            2,
-            config.out_channels * config.in_channels,
-            rng,
-        )?;
-        let bias = if config.bias {
-            Some(zero_bias(backend, config.out_channels)?)
-        } else {
-            None
-        };
-        let grid = KernelGrid::new(config.kernel_size)?;
-        let mask = grid.mask_tensor(backend)?;
+        let ConvParts {
+            kernel_net,
+            bias,
+            grid,
+            mask,
+        } = ConvParts::new(backend, &config, 2, rng)?;
         Ok(LiftingConv {
             config,
             kernel_net,

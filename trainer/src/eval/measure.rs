@@ -56,8 +56,8 @@ struct Sums {
 /// of `transforms`.
 ///
 /// Randomness: batch k draws its group elements (where the model samples them) from the
-/// k-th fork of `Rng::seed(seed)`, as [`crate::train::evaluate`] does, so the
-/// untransformed figures equal `evaluate`'s for the same seed and batch size. Every
+/// k-th fork of `Rng::seed(seed)`; [`crate::train::evaluate`] is this function with no
+/// transformations, so training and `pgcnn eval` report the same figures. Every
 /// transformed pass of a batch reuses that batch's generator: f(x) and f(g·x) see the
 /// same samples, and the invariance error measures the network, not the sampling noise.
 pub fn measure<B: Backend>(
