@@ -82,6 +82,23 @@ pub(crate) fn add_bias<B: Backend, E: Element>(
     }
 }
 
+/// The kernel net of a convolution with `config`: `in_dim` coordinates in, one value per
+/// (output, input) channel pair out.
+pub(crate) fn conv_kernel_net<B: Backend, E: Element>(
+    backend: &B,
+    config: &ConvConfig,
+    in_dim: usize,
+    rng: &mut Rng,
+) -> Result<KernelNetwork<B, E>> {
+    KernelNetwork::new(
+        backend,
+        &config.kernel,
+        in_dim,
+        config.out_channels * config.in_channels,
+        rng,
+    )
+}
+
 /// What the lifting and the group convolution build alike from their config: the kernel
 /// net (on `in_dim` coordinates, `Cout·Cin` outputs), the bias (zero, as the reference
 /// initialises it), and the kernel grid with its circular mask.
@@ -101,13 +118,7 @@ impl<B: Backend, E: Element> ConvParts<B, E> {
         in_dim: usize,
         rng: &mut Rng,
     ) -> Result<Self> {
-        let kernel_net = KernelNetwork::new(
-            backend,
-            &config.kernel,
-            in_dim,
-            config.out_channels * config.in_channels,
-            rng,
-        )?;
+        let kernel_net = conv_kernel_net(backend, config, in_dim, rng)?;
         let bias = if config.bias {
             Some(Param::new(Tensor::zeros(backend, [config.out_channels])?))
         } else {

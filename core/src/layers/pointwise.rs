@@ -4,7 +4,8 @@
 
 use super::config::ConvConfig;
 use super::conv_common::{
-    check_channels, conv_over_samples, kernel_values, record_kernel_norm, ParamList,
+    check_channels, conv_kernel_net, conv_over_samples, kernel_values, record_kernel_norm,
+    ParamList,
 };
 use super::ctx::ForwardCtx;
 use super::group_map::GroupMap;
@@ -47,13 +48,7 @@ impl<B: Backend, E: Element> PointwiseGroupConv<B, E> {
         config.kernel.hidden = (config.kernel.hidden / 2).max(1);
         config.validate("PointwiseGroupConv::new")?;
         let in_dim = config.group.stabiliser_dim().max(1);
-        let kernel_net = KernelNetwork::new(
-            backend,
-            &config.kernel,
-            in_dim,
-            config.out_channels * config.in_channels,
-            rng,
-        )?;
+        let kernel_net = conv_kernel_net(backend, &config, in_dim, rng)?;
         Ok(PointwiseGroupConv { config, kernel_net })
     }
 
