@@ -20,6 +20,7 @@
 //!   (the initial state), after every epoch, and on Ctrl-C; a kill loses at most the work
 //!   since the last one, which the resumed run repeats identically.
 
+mod checkpointing;
 mod evaluate;
 mod interrupt;
 mod resume;

@@ -1,10 +1,10 @@
 //! The training loop.
 
 use super::evaluate::{evaluate, Evaluation};
-use super::interrupt::{stop_requested, Interrupted};
-use super::resume::{first_non_finite, open_resume};
+use super::interrupt::stop_requested;
+use super::resume::open_resume;
 use super::setup::{build_optimizer, build_schedule, load_data};
-use super::state::{restore, restore_model, snapshot, PartialEpoch, RunProgress};
+use super::state::{restore_model, PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::config::Config;
@@ -98,22 +98,22 @@ pub(crate) const INIT_STREAM: u64 = 0x1417;
 const STEP_STREAM: u64 = 0x57e9;
 pub(crate) const EVAL_STREAM: u64 = 0xe7a1;
 
-struct Trainer<B: Backend> {
-    backend: B,
-    opts: TrainOptions,
-    config: Config,
-    config_toml: String,
+pub(super) struct Trainer<B: Backend> {
+    pub(super) backend: B,
+    pub(super) opts: TrainOptions,
+    pub(super) config: Config,
+    pub(super) config_toml: String,
     /// Shared, so that an epoch's batch iterator does not borrow the trainer.
-    splits: Arc<Splits>,
-    model: Model<B, f32>,
-    optimizer: pgcnn_core::Optimizer<B, f32>,
-    schedule: pgcnn_core::Schedule,
-    temperature: TemperatureSchedule,
-    iters_per_epoch: usize,
-    progress: RunProgress,
+    pub(super) splits: Arc<Splits>,
+    pub(super) model: Model<B, f32>,
+    pub(super) optimizer: pgcnn_core::Optimizer<B, f32>,
+    pub(super) schedule: pgcnn_core::Schedule,
+    pub(super) temperature: TemperatureSchedule,
+    pub(super) iters_per_epoch: usize,
+    pub(super) progress: RunProgress,
     /// What the checkpoint on disk holds ("the initial state", "epoch 2", ...), for the
     /// message of a run that stops on an error.
-    last_saved: String,
+    pub(super) last_saved: String,
 }
 
 /// One training step's figures.
@@ -221,95 +221,6 @@ impl<B: Backend> Trainer<B> {
             }
         }
         self.finish(&out)
-    }
-
-    /// Puts a checkpoint's state into the freshly built trainer, after checking that its
-    /// position fits this run.
-    fn resume(&mut self, ck: &Checkpoint) -> Result<()> {
-        self.progress = restore(
-            ck,
-            &self.backend,
-            &mut self.model,
-            &mut self.optimizer,
-            &mut self.schedule,
-        )
-        .context("resuming from the last checkpoint")?;
-        let p = &self.progress;
-        let steps = p.partial_epoch.steps;
-        if steps > self.iters_per_epoch || (steps > 0 && p.epoch >= self.config.train.epochs) {
-            bail!(
-                "the checkpoint is at step {steps} of epoch {}, but the run has {} epochs of \
-                 {} steps",
-                p.epoch + 1,
-                self.config.train.epochs,
-                self.iters_per_epoch
-            );
-        }
-        self.last_saved = if steps > 0 {
-            eprintln!("resuming at epoch {}, step {steps}", p.epoch + 1);
-            format!("epoch {}, step {steps}", p.epoch + 1)
-        } else if p.epoch == 0 {
-            eprintln!("resuming from the initial state");
-            "the initial state".to_string()
-        } else {
-            eprintln!("resuming after epoch {}", p.epoch);
-            format!("after epoch {}", p.epoch)
-        };
-        Ok(())
-    }
-
-    /// The run's state as a checkpoint, refused when it holds values no good run has
-    /// ([`first_non_finite`]), so that the checkpoint on disk stays the last good one.
-    fn checked_snapshot(&self) -> Result<Checkpoint> {
-        let ck = snapshot(
-            &self.config_toml,
-            &self.model,
-            &self.optimizer,
-            &self.schedule,
-            &self.progress,
-        )?;
-        if let Some(name) = first_non_finite(&ck) {
-            bail!(
-                "tensor {name} holds NaN or infinite values (the training diverged), so it                  was not saved"
-            );
-        }
-        Ok(ck)
-    }
-
-    /// Writes `ck` to `last.safetensors` (first to `best.safetensors` when `best`);
-    /// `what` describes the state for later messages.
-    fn write_checkpoint(&mut self, ck: &Checkpoint, what: &str, best: bool) -> Result<()> {
-        let out = &self.opts.out;
-        if best {
-            ck.save_atomic(&out.join(BEST_CHECKPOINT))?;
-        }
-        ck.save_atomic(&out.join(LAST_CHECKPOINT))?;
-        self.last_saved = what.to_string();
-        Ok(())
-    }
-
-    fn save_last(&mut self, what: &str) -> Result<()> {
-        let ck = self.checked_snapshot()?;
-        self.write_checkpoint(&ck, what, false)
-    }
-
-    /// The context of an error that stops training at `place`.
-    fn stopped_at(&self, place: &str) -> String {
-        format!(
-            "training stopped at {place}; the last good checkpoint is {} ({})",
-            self.opts.out.join(LAST_CHECKPOINT).display(),
-            self.last_saved
-        )
-    }
-
-    /// The error of a run stopped by a signal, its state saved.
-    fn interrupted(&self) -> Interrupted {
-        Interrupted {
-            out: self.opts.out.clone(),
-            epoch: self.progress.epoch + 1,
-            step: self.progress.partial_epoch.steps,
-            steps: self.iters_per_epoch,
-        }
     }
 
     /// Trains one epoch, or what is left of it after a stop inside it, and evaluates on
