@@ -48,7 +48,7 @@ mod reduce;
 mod transpose;
 
 use pgcnn_core::backend::{
-    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
+    Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
     NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
@@ -188,7 +188,7 @@ impl Backend for Cpu {
         x: &Vec<E>,
         layout: NormLayout,
         eps: E,
-        affine: Option<(&Vec<E>, &Vec<E>)>,
+        affine: Option<Affine<'_, Vec<E>>>,
     ) -> Result<NormForward<Vec<E>>> {
         norm::forward(
             x,

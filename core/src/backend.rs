@@ -171,7 +171,7 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         x: &Self::Storage<E>,
         layout: NormLayout,
         eps: E,
-        affine: Option<(&Self::Storage<E>, &Self::Storage<E>)>,
+        affine: Option<Affine<'_, Self::Storage<E>>>,
     ) -> Result<NormForward<Self::Storage<E>>> {
         crate::reference::norm::normalize_forward(self, x, layout, eps, affine)
     }
@@ -217,6 +217,10 @@ impl NormLayout {
         self.outer * self.inner
     }
 }
+
+/// A per-channel scale and shift `(gamma, beta)` for [`Backend::normalize_forward`],
+/// `[channels]` each.
+pub type Affine<'a, S> = (&'a S, &'a S);
 
 /// What [`Backend::normalize_forward`] returns: the output, and per channel
 /// (`[channels]` each) the mean, the biased variance and `1 / sqrt(var + eps)`.

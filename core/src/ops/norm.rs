@@ -162,7 +162,7 @@ impl<B: Backend, E: Element> Tensor<B, E> {
         match norm_layout(self.dims(), &reduced) {
             // Empty tensors keep the composite path and its errors for empty axes.
             Some(layout) if self.numel() > 0 => {
-                Ok(fused_normalize(self, layout, eps, None, None)?.0)
+                Ok(fused_normalize(self, layout, eps, None, None)?.y)
             }
             _ => {
                 let (mean, var) = self.moments(axes)?;
@@ -218,9 +218,9 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                 channels: c,
                 inner: per_channel / self.dims()[0],
             };
-            let (y, mean, var) = fused_normalize(self, layout, eps, gamma, beta)?;
-            stats.update(&mean, &var, per_channel)?;
-            y
+            let n = fused_normalize(self, layout, eps, gamma, beta)?;
+            stats.update(&n.mean, &n.var, per_channel)?;
+            n.y
         } else {
             // Fixed statistics: fold them and the affine into one per-channel scale and
             // shift ([C], cheap), so the big tensor sees two passes, `x · scale + shift`.
@@ -297,6 +297,13 @@ fn norm_layout(dims: &[usize], reduced: &[bool]) -> Option<NormLayout> {
     })
 }
 
+/// The output of [`fused_normalize`] and the batch statistics behind it.
+struct Normalized<B: Backend, E: Element> {
+    y: Tensor<B, E>,
+    mean: Tensor<B, E>,
+    var: Tensor<B, E>,
+}
+
 /// The backend's fused normalisation of `x` (non-empty) viewed as `layout`, with the
 /// optional per-channel affine (`[channels]` each), as one recorded op. Returns the
 /// output and the batch's mean and biased variance (`[channels]`, detached).
@@ -310,7 +317,7 @@ fn fused_normalize<B: Backend, E: Element>(
     eps: E,
     gamma: Option<&Tensor<B, E>>,
     beta: Option<&Tensor<B, E>>,
-) -> Result<(Tensor<B, E>, Tensor<B, E>, Tensor<B, E>)> {
+) -> Result<Normalized<B, E>> {
     let backend = x.backend();
     let c = layout.channels;
     // The backend takes scale and shift together; a missing one is the identity.
@@ -360,7 +367,7 @@ fn fused_normalize<B: Backend, E: Element>(
             Ok(out)
         },
     );
-    Ok((y, mean, var))
+    Ok(Normalized { y, mean, var })
 }
 
 /// `(x - mean) / sqrt(var + eps)`, broadcasting `mean` and `var`.

@@ -10,12 +10,12 @@ use crate::error::Result;
 use alloc::vec;
 
 /// See [`Backend::normalize_forward`].
-pub(crate) fn normalize_forward<B: Backend + ?Sized, E: Element>(
+pub(crate) fn normalize_forward<B: Backend, E: Element>(
     b: &B,
     x: &B::Storage<E>,
     l: NormLayout,
     eps: E,
-    affine: Option<(&B::Storage<E>, &B::Storage<E>)>,
+    affine: Option<Affine<'_, B::Storage<E>>>,
 ) -> Result<NormForward<B::Storage<E>>> {
     let inv_n = E::one() / E::from_usize(l.count());
     let mean = b.unary(UnaryOp::MulScalar(inv_n), &channel_sums(b, x, l)?)?;
@@ -35,7 +35,7 @@ pub(crate) fn normalize_forward<B: Backend + ?Sized, E: Element>(
 }
 
 /// See [`Backend::normalize_backward`].
-pub(crate) fn normalize_backward<B: Backend + ?Sized, E: Element>(
+pub(crate) fn normalize_backward<B: Backend, E: Element>(
     b: &B,
     dy: &B::Storage<E>,
     x: &B::Storage<E>,
@@ -69,7 +69,7 @@ pub(crate) fn normalize_backward<B: Backend + ?Sized, E: Element>(
 }
 
 /// Per-channel sums of `x` viewed as `l`: `[channels]`.
-fn channel_sums<B: Backend + ?Sized, E: Element>(
+fn channel_sums<B: Backend, E: Element>(
     b: &B,
     x: &B::Storage<E>,
     l: NormLayout,
@@ -96,7 +96,7 @@ fn channel_sums<B: Backend + ?Sized, E: Element>(
 }
 
 /// `op(x, v_c)` for `x` viewed as `l` and a per-channel vector `v` (`[channels]`).
-fn per_channel<B: Backend + ?Sized, E: Element>(
+fn per_channel<B: Backend, E: Element>(
     b: &B,
     op: BinaryOp,
     x: &B::Storage<E>,
