@@ -10,7 +10,9 @@
 //!   of images, each thread with its own bounded buffers; the input gradient is itself a
 //!   convolution (of `dy` with the flipped, transposed kernel), so it needs no col2im;
 //! - elementwise, reduction, data-movement and pooling primitives run in parallel over
-//!   large contiguous chunks once a buffer is big enough to pay for it.
+//!   large contiguous chunks once a buffer is big enough to pay for it;
+//! - the per-channel normalisations (batch, layer, instance norm) run fused: one pass for
+//!   the statistics (f64 sums), one writing the output, forward and backward alike.
 //!
 //! # Threads
 //!
@@ -39,13 +41,15 @@ mod conv;
 mod elementwise;
 mod gemm;
 mod movement;
+mod norm;
 mod par;
 mod pool;
 mod reduce;
 mod transpose;
 
 use pgcnn_core::backend::{
-    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
+    Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
+    NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -177,5 +181,32 @@ impl Backend for Cpu {
         w: usize,
     ) -> Result<Vec<E>> {
         pool::max_pool2d_backward(x, dy, planes, h, w)
+    }
+
+    fn normalize_forward<E: Element>(
+        &self,
+        x: &Vec<E>,
+        layout: NormLayout,
+        eps: E,
+        affine: Option<Affine<'_, Vec<E>>>,
+    ) -> Result<NormForward<Vec<E>>> {
+        norm::forward(
+            x,
+            layout,
+            eps,
+            affine.map(|(g, b)| (g.as_slice(), b.as_slice())),
+        )
+    }
+
+    fn normalize_backward<E: Element>(
+        &self,
+        dy: &Vec<E>,
+        x: &Vec<E>,
+        mean: &Vec<E>,
+        rstd: &Vec<E>,
+        gamma: Option<&Vec<E>>,
+        layout: NormLayout,
+    ) -> Result<NormBackward<Vec<E>>> {
+        norm::backward(dy, x, mean, rstd, gamma.map(Vec::as_slice), layout)
     }
 }

@@ -155,6 +155,90 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         h: usize,
         w: usize,
     ) -> Result<Self::Storage<E>>;
+
+    // ---- normalisation (provided: composed from the primitives above) ----------------
+
+    /// Per-channel normalisation of `x` viewed as `layout` (see [`NormLayout`]): for each
+    /// channel `c`, the mean `m_c` and biased variance `v_c` over all `(outer, inner)`
+    /// values, `rstd_c = 1 / sqrt(v_c + eps)`, and
+    /// `y = (x - m_c) · rstd_c`, or `(x - m_c) · rstd_c · gamma_c + beta_c` with `affine`
+    /// `(gamma, beta)` (`[channels]` each). `layout.count()` is at least 1.
+    ///
+    /// The default composes reductions and broadcast maps (many passes); backends
+    /// override it with fused loops. Overrides may accumulate in higher precision.
+    fn normalize_forward<E: Element>(
+        &self,
+        x: &Self::Storage<E>,
+        layout: NormLayout,
+        eps: E,
+        affine: Option<Affine<'_, Self::Storage<E>>>,
+    ) -> Result<NormForward<Self::Storage<E>>> {
+        crate::reference::norm::normalize_forward(self, x, layout, eps, affine)
+    }
+
+    /// Gradients of [`Backend::normalize_forward`] given `dy`, the input `x` and the
+    /// forward's `mean` and `rstd`: with `xhat = (x - m_c) · rstd_c` and `n = count()`,
+    /// `dbeta_c = Σ dy`, `dgamma_c = Σ dy · xhat` (sums over the channel's values) and
+    /// `dx = gamma_c · rstd_c · (dy - dbeta_c / n - xhat · dgamma_c / n)`, with
+    /// `gamma_c = 1` when `gamma` is `None`.
+    ///
+    /// Provided like the forward; overrides fuse it into two passes.
+    fn normalize_backward<E: Element>(
+        &self,
+        dy: &Self::Storage<E>,
+        x: &Self::Storage<E>,
+        mean: &Self::Storage<E>,
+        rstd: &Self::Storage<E>,
+        gamma: Option<&Self::Storage<E>>,
+        layout: NormLayout,
+    ) -> Result<NormBackward<Self::Storage<E>>> {
+        crate::reference::norm::normalize_backward(self, dy, x, mean, rstd, gamma, layout)
+    }
+}
+
+/// A contiguous buffer viewed as `[outer, channels, inner]` for a per-channel
+/// normalisation: each channel's statistics cover its `outer · inner` values.
+///
+/// One layout covers the norms of `[B, C, rest...]` (with `R = prod(rest)`): batch norm
+/// is `[B, C, R]`, instance norm `[1, B·C, R]`, layer norm `[1, B, C·R]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NormLayout {
+    pub outer: usize,
+    pub channels: usize,
+    pub inner: usize,
+}
+
+impl NormLayout {
+    pub fn numel(&self) -> usize {
+        self.outer * self.channels * self.inner
+    }
+    /// Values per channel, `outer · inner`.
+    pub fn count(&self) -> usize {
+        self.outer * self.inner
+    }
+}
+
+/// A per-channel scale and shift `(gamma, beta)` for [`Backend::normalize_forward`],
+/// `[channels]` each.
+pub type Affine<'a, S> = (&'a S, &'a S);
+
+/// What [`Backend::normalize_forward`] returns: the output, and per channel
+/// (`[channels]` each) the mean, the biased variance and `1 / sqrt(var + eps)`.
+#[derive(Debug)]
+pub struct NormForward<S> {
+    pub y: S,
+    pub mean: S,
+    pub var: S,
+    pub rstd: S,
+}
+
+/// What [`Backend::normalize_backward`] returns: the input gradient, and per channel
+/// (`[channels]` each) the gradients of the affine scale and shift.
+#[derive(Debug)]
+pub struct NormBackward<S> {
+    pub dx: S,
+    pub dgamma: S,
+    pub dbeta: S,
 }
 
 /// Elementwise maps of one operand. Scalar forms carry their scalar.

@@ -1,11 +1,17 @@
 //! Normalisations of feature maps `[B, C, ...]` (images `[B, C, H, W]`, maps on the group
 //! `[B, C, N, H, W]`): batch, layer and per-sample per-channel norms (SPEC §6).
 //!
-//! Every norm is composed from differentiable ops (means, subtraction, square root,
-//! division), so its gradient comes from autodiff and needs no backward rule of its own.
+//! The normalisations with batch statistics run as one recorded op on the backend's
+//! fused [`Backend::normalize_forward`] (statistics, normalisation and, for batch norm,
+//! the per-channel affine in one go), whose backward rule is
+//! [`Backend::normalize_backward`]. Every norm here fits its `[outer, channels, inner]`
+//! view ([`NormLayout`]); a [`Tensor::normalize`] over axes that do not (kept axes that
+//! are not adjacent) and empty tensors take the composite path of means, subtraction,
+//! square root and division instead, differentiated by autodiff. Evaluation-mode batch
+//! norm, which normalises with fixed statistics, is composed from ops as well.
 //! Variances that normalise are biased (divided by the count), as in PyTorch.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, NormLayout};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -138,8 +144,31 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                 "no axes given: every value would be normalised by itself",
             ));
         }
-        let (mean, var) = self.moments(axes)?;
-        normalize_with(self, &mean, &var, eps)
+        // Validate as the composite path would: every axis in range, then no repeats.
+        let mut reduced = vec![false; self.rank()];
+        for &a in axes {
+            self.shape().axis("mean", a)?;
+        }
+        for &a in axes {
+            let ax = self.shape().axis("reduce", a)?;
+            if reduced[ax] {
+                return Err(Error::bad_arg(
+                    "reduce",
+                    format!("axes {axes:?} repeat an axis"),
+                ));
+            }
+            reduced[ax] = true;
+        }
+        match norm_layout(self.dims(), &reduced) {
+            // Empty tensors keep the composite path and its errors for empty axes.
+            Some(layout) if self.numel() > 0 => {
+                Ok(fused_normalize(self, layout, eps, None, None)?.y)
+            }
+            _ => {
+                let (mean, var) = self.moments(axes)?;
+                normalize_with(self, &mean, &var, eps)
+            }
+        }
     }
 
     /// Batch normalisation (PyTorch's BatchNorm1d/2d/3d on `[B, C]`, `[B, C, H, W]`,
@@ -172,10 +201,6 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                 ),
             ));
         }
-        let axes: Vec<isize> = (0..self.rank())
-            .filter(|&a| a != 1)
-            .map(|a| a as isize)
-            .collect();
         let per_channel = self.numel() / c;
         let cshape = channel_shape(self.rank(), c);
         let y = if training {
@@ -188,19 +213,29 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                     ),
                 ));
             }
-            let (mean, var) = self.moments(&axes)?;
-            stats.update(
-                &mean.detach().reshape([c])?,
-                &var.detach().reshape([c])?,
-                per_channel,
-            )?;
-            normalize_with(self, &mean, &var, eps)?
+            let layout = NormLayout {
+                outer: self.dims()[0],
+                channels: c,
+                inner: per_channel / self.dims()[0],
+            };
+            let n = fused_normalize(self, layout, eps, gamma, beta)?;
+            stats.update(&n.mean, &n.var, per_channel)?;
+            n.y
         } else {
-            let mean = stats.mean.reshape(cshape.clone())?;
-            let var = stats.var.reshape(cshape)?;
-            normalize_with(self, &mean, &var, eps)?
+            // Fixed statistics: fold them and the affine into one per-channel scale and
+            // shift ([C], cheap), so the big tensor sees two passes, `x · scale + shift`.
+            let mut scale = stats.var.add_scalar(eps)?.sqrt()?.recip()?;
+            if let Some(g) = gamma {
+                scale = scale.mul(g)?;
+            }
+            let mut shift = stats.mean.mul(&scale)?.neg()?;
+            if let Some(b) = beta {
+                shift = shift.add(b)?;
+            }
+            self.mul(&scale.reshape(cshape.clone())?)?
+                .add(&shift.reshape(cshape)?)?
         };
-        apply_affine(&y, gamma, beta)
+        Ok(y)
     }
 
     /// Layer normalisation as SPEC §6 defines it: each sample normalised over all its
@@ -241,6 +276,98 @@ impl<B: Backend, E: Element> Tensor<B, E> {
         let var = self.sub(&mean)?.square()?.mean_axes(axes, true)?;
         Ok((mean, var))
     }
+}
+
+/// The `[outer, channels, inner]` view of a tensor of `dims` normalised over the axes
+/// marked in `reduced`, when the kept axes (ignoring those of size 1, which may count as
+/// either) are adjacent; `None` otherwise. With every axis reduced, one channel.
+fn norm_layout(dims: &[usize], reduced: &[bool]) -> Option<NormLayout> {
+    let kept = |a: &usize| dims[*a] > 1 && !reduced[*a];
+    let (k0, k1) = match ((0..dims.len()).find(kept), (0..dims.len()).rfind(kept)) {
+        (Some(first), Some(last)) => (first, last + 1),
+        _ => (0, 0),
+    };
+    if (k0..k1).any(|a| dims[a] > 1 && reduced[a]) {
+        return None;
+    }
+    Some(NormLayout {
+        outer: dims[..k0].iter().product(),
+        channels: dims[k0..k1].iter().product(),
+        inner: dims[k1..].iter().product(),
+    })
+}
+
+/// The output of [`fused_normalize`] and the batch statistics behind it.
+struct Normalized<B: Backend, E: Element> {
+    y: Tensor<B, E>,
+    mean: Tensor<B, E>,
+    var: Tensor<B, E>,
+}
+
+/// The backend's fused normalisation of `x` (non-empty) viewed as `layout`, with the
+/// optional per-channel affine (`[channels]` each), as one recorded op. Returns the
+/// output and the batch's mean and biased variance (`[channels]`, detached).
+///
+/// The backward rule calls [`Backend::normalize_backward`] directly, so it is itself not
+/// differentiable: gradients of gradients through a norm would be lost. Nothing in
+/// pgcnn takes second derivatives.
+fn fused_normalize<B: Backend, E: Element>(
+    x: &Tensor<B, E>,
+    layout: NormLayout,
+    eps: E,
+    gamma: Option<&Tensor<B, E>>,
+    beta: Option<&Tensor<B, E>>,
+) -> Result<Normalized<B, E>> {
+    let backend = x.backend();
+    let c = layout.channels;
+    // The backend takes scale and shift together; a missing one is the identity.
+    let fill = |v: E| -> Result<Tensor<B, E>> { Tensor::full(backend, [c], v) };
+    let affine = match (gamma, beta) {
+        (None, None) => None,
+        (g, b) => Some((
+            g.cloned().map_or_else(|| fill(E::one()), Ok)?,
+            b.cloned().map_or_else(|| fill(E::zero()), Ok)?,
+        )),
+    };
+    let out = backend.normalize_forward(
+        x.storage(),
+        layout,
+        eps,
+        affine.as_ref().map(|(g, b)| (g.storage(), b.storage())),
+    )?;
+    let mean = x.with_storage(out.mean, [c]);
+    let var = x.with_storage(out.var, [c]);
+    let rstd = x.with_storage(out.rstd, [c]);
+    let mut inputs = vec![x];
+    inputs.extend(gamma);
+    inputs.extend(beta);
+    let (has_gamma, has_beta) = (gamma.is_some(), beta.is_some());
+    let saved_mean = mean.clone();
+    let y = x.record(
+        out.y,
+        x.shape().clone(),
+        &inputs,
+        move |xs: &[Tensor<B, E>], _: &Tensor<B, E>, g: &Tensor<B, E>| {
+            let x = &xs[0];
+            let grads = x.backend().normalize_backward(
+                g.storage(),
+                x.storage(),
+                saved_mean.storage(),
+                rstd.storage(),
+                has_gamma.then(|| xs[1].storage()),
+                layout,
+            )?;
+            let mut out = vec![Some(x.with_storage(grads.dx, x.shape().clone()))];
+            if has_gamma {
+                out.push(Some(x.with_storage(grads.dgamma, [c])));
+            }
+            if has_beta {
+                out.push(Some(x.with_storage(grads.dbeta, [c])));
+            }
+            Ok(out)
+        },
+    );
+    Ok(Normalized { y, mean, var })
 }
 
 /// `(x - mean) / sqrt(var + eps)`, broadcasting `mean` and `var`.

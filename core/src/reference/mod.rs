@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
 
+pub(crate) mod norm;
+
 /// The oracle backend. Single-threaded, host memory, no tricks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reference;
