@@ -3,7 +3,8 @@
 use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::{
-    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
+    Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
+    NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -133,5 +134,26 @@ impl Backend for Cuda {
         w: usize,
     ) -> Result<CudaStorage<E>> {
         self.max_pool2d_backward_impl(x, dy, planes, h, w)
+    }
+
+    fn normalize_forward<E: Element>(
+        &self,
+        x: &CudaStorage<E>,
+        layout: NormLayout,
+        eps: E,
+        affine: Option<Affine<'_, CudaStorage<E>>>,
+    ) -> Result<NormForward<CudaStorage<E>>> {
+        self.normalize_forward_impl(x, layout, eps, affine)
+    }
+    fn normalize_backward<E: Element>(
+        &self,
+        dy: &CudaStorage<E>,
+        x: &CudaStorage<E>,
+        mean: &CudaStorage<E>,
+        rstd: &CudaStorage<E>,
+        gamma: Option<&CudaStorage<E>>,
+        layout: NormLayout,
+    ) -> Result<NormBackward<CudaStorage<E>>> {
+        self.normalize_backward_impl(dy, x, mean, rstd, gamma, layout)
     }
 }

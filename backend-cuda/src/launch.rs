@@ -28,6 +28,8 @@ kernel_args!(A 0, B 1, C 2, D 3, E 4);
 kernel_args!(A 0, B 1, C 2, D 3, E 4, F 5);
 kernel_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 kernel_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+kernel_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+kernel_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 
 /// Threads per block of the one-dimensional kernels.
 pub(crate) const BLOCK: u32 = 256;

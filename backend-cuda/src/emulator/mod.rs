@@ -43,7 +43,9 @@ fn translation_unit() -> String {
     );
     for name in kernel_names() {
         // Only these kernels meet at __syncthreads; the rest can run thread by thread.
-        let syncs = name.starts_with("reduce_rows") || name.starts_with("transpose");
+        let syncs = name.starts_with("reduce_rows")
+            || name.starts_with("transpose")
+            || name.starts_with("norm_sums");
         s.push_str(&format!(
             "    if (std::strcmp(name, \"{name}\") == 0) return emu::run({name}, {syncs}, g, b, p);\n"
         ));

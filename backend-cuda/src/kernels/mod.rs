@@ -48,6 +48,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("layout.cu", include_str!("layout.cu")),
     ("conv.cu", include_str!("conv.cu")),
     ("pool.cu", include_str!("pool.cu")),
+    ("norm.cu", include_str!("norm.cu")),
 ];
 
 const COMMON: &str = include_str!("common.cuh");
@@ -180,6 +181,11 @@ typed_kernels!(
     col2im,
     max_pool,
     max_pool_backward,
+    norm_sums,
+    norm_finish_forward,
+    norm_finish_backward,
+    norm_apply_forward,
+    norm_apply_backward,
 );
 
 /// All loaded kernels.

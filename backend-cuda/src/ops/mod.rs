@@ -6,5 +6,6 @@ mod elementwise;
 pub(crate) mod gemm;
 mod memory;
 mod movement;
+mod norm;
 mod pool;
 mod reduce;
