@@ -223,7 +223,8 @@ impl Cuda {
         let threads = (d.chunk as usize / 4)
             .next_power_of_two()
             .clamp(32, REDUCE_BLOCK as usize) as u32;
-        let cap = self.sms() as usize * 64;
+        // About one wave of resident blocks; more channels loop inside the kernel.
+        let cap = self.sms() as usize * 32;
         let cfg = LaunchConfig {
             grid_dim: (blocks.clamp(1, cap) as u32, 1, 1),
             block_dim: (threads, 1, 1),
