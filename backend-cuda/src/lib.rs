@@ -9,6 +9,8 @@
 //! - Products and convolutions: cuBLAS, with TF32 tensor cores for f32 convolutions by
 //!   default ([`MathMode`]).
 //! - Memory: a caching pool, so that a training step allocates nothing after the first.
+//! - Normalisation (batch, layer, instance norm): fused kernels, three launches per
+//!   direction, with per-channel sums in double in a fixed order (deterministic).
 //! - One stream (the default one); only `download`, and uploads over 16 KiB (a copy from
 //!   pageable memory), wait for the device.
 //! - A kernel emulator ([`Cuda::emulated`], hidden from the docs) runs the same host code
