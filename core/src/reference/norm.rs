@@ -1,8 +1,9 @@
 //! The provided bodies of [`Backend::normalize_forward`] and
 //! [`Backend::normalize_backward`]: the normalisation spelt out with the backend's own
-//! reductions and broadcast maps. Every backend gets them for free (the reference and
-//! CUDA backends use them as they are); they also define what a fused override must
-//! compute. Each step is a full pass over the buffer, which is why the CPU overrides them.
+//! reductions and broadcast maps. Every backend gets them for free (the reference backend
+//! uses them as they are); they also define what a fused override must compute. Each
+//! step is a full pass over the buffer (and on a GPU a kernel launch), which is why the
+//! CPU and CUDA backends override them.
 
 use crate::backend::*;
 use crate::element::Element;
