@@ -7,10 +7,7 @@ mod data_support;
 
 use data_support::TempDir;
 use pgcnn::config::Dataset as DatasetChoice;
-use pgcnn::data::{load, DataError, DataParams, DatasetName, PCAM_FILES};
-
-/// The committed fixture made by h5py (see data_support/pcam/make_fixture.py).
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data_support/pcam");
+use pgcnn::data::{load, DataParams, DatasetName};
 
 #[test]
 fn pcam_is_a_config_choice_and_a_dataset_name() {
@@ -51,8 +48,11 @@ fn without_the_feature_selecting_pcam_is_a_clear_error() {
 mod with_the_feature {
     use super::*;
     use hdf5_pure::FileBuilder;
-    use pgcnn::data::{load_pcam_files, parse_pcam, Dataset};
+    use pgcnn::data::{load_pcam_files, parse_pcam, DataError, Dataset, PCAM_FILES};
     use std::path::Path;
+
+    /// The committed fixture made by h5py (see data_support/pcam/make_fixture.py).
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data_support/pcam");
 
     /// Byte (n, row, column, channel) of the h5py fixture (make_fixture.py's formula).
     fn fixture_byte(n: usize, h: usize, w: usize, c: usize) -> u8 {

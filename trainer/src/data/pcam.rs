@@ -21,16 +21,11 @@
 use std::path::Path;
 
 use super::dataset::Dataset;
-use super::error::{DataError, MissingFiles, Result};
+#[cfg(feature = "pcam")]
+use super::error::MissingFiles;
+use super::error::{DataError, Result};
 #[cfg(feature = "pcam")]
 use super::io::{find_files, search_dirs};
-
-/// Image side.
-pub const SIDE: usize = 96;
-/// Classes: 0 (no tumour tissue in the centre) and 1.
-pub const CLASSES: usize = 2;
-/// The largest number of images one file may hold: the official training split's.
-pub const MAX_IMAGES: u64 = 262_144;
 
 /// PCam's file names: train images, train labels, validation images, validation labels,
 /// test images, test labels.
@@ -45,14 +40,17 @@ pub const FILES: [&str; 6] = [
 
 /// Sub-directories of `--data-dir` searched as well: the reference's `PCam` folder and
 /// a lower-case one.
+#[cfg(feature = "pcam")]
 const SUBDIRS: [&str; 2] = ["PCam", "pcam"];
 
 /// Where the files come from.
+#[cfg(feature = "pcam")]
 const SOURCE: &str = "https://github.com/basveeling/pcam \
     (the six camelyonpatch_level_2_split_*.h5.gz files; gunzip them)";
 
 /// The message for a directory without PCam.
-pub fn missing(dir: Option<&Path>) -> DataError {
+#[cfg(feature = "pcam")]
+fn missing(dir: Option<&Path>) -> DataError {
     DataError::Missing(MissingFiles {
         dataset: "pcam".into(),
         dir: dir.map(Path::to_path_buf),
@@ -130,10 +128,16 @@ mod hdf5 {
 
     use hdf5_pure::{DType, Dataset as H5Dataset, File};
 
-    use super::{CLASSES, MAX_IMAGES, SIDE};
     use crate::data::dataset::Dataset;
     use crate::data::error::{DataError, Result};
     use crate::data::io::is_gzip;
+
+    /// Image side.
+    const SIDE: usize = 96;
+    /// Classes: 0 (no tumour tissue in the centre) and 1.
+    const CLASSES: usize = 2;
+    /// The largest number of images one file may hold: the official training split's.
+    const MAX_IMAGES: u64 = 262_144;
 
     /// Bytes of one image in the file (HWC).
     const IMAGE_BYTES: usize = SIDE * SIDE * 3;
