@@ -10,7 +10,9 @@
 //! The files are read by the pure-Rust `hdf5-pure` crate, behind the cargo feature `pcam`
 //! (on by default): any layout libhdf5 / h5py writes by default (contiguous or chunked,
 //! gzip, shuffle, Fletcher-32), read in windows of rows straight into the `f32` images,
-//! so the file itself is never held in memory. Without the feature, loading PCam is an
+//! so the file itself is never held in memory. (hdf5-pure 0.47 does not know the chunk
+//! layout version 5 that HDF5 ≥ 2.0 writes only when asked for `libver="latest"`; such
+//! a file is a clean "not a readable HDF5 file" error. PCam's own files predate it.) Without the feature, loading PCam is an
 //! error that says so. They are distributed gzip-compressed (`.h5.gz`); HDF5 cannot be
 //! read through gzip, so a directory with only the `.h5.gz` files is an error asking to
 //! gunzip them.
