@@ -342,7 +342,7 @@ fn wrong_types_and_choices_in_overrides_name_the_key() {
             "train.optimizer",
             "did you mean `Adam`",
         ),
-        ("dataset=PCam", "dataset", "unknown dataset"),
+        ("dataset=ImageNet", "dataset", "unknown dataset"),
     ] {
         let mut config = Config::default();
         let err = config.apply_override(assignment).unwrap_err();

@@ -284,7 +284,8 @@ choice! {
 choice! {
     /// `dataset` (SPEC §9). The spellings are the reference's; pgcnn adds
     /// `rotMNIST-synthetic` (every digit at a uniform random angle, buildable from the
-    /// embedded digits). The reference's PCam has no loader in pgcnn and is not accepted.
+    /// embedded digits). `PCam` is read from HDF5 files by the cargo feature `pcam` (on
+    /// by default); a pgcnn built without it accepts the name and refuses to load it.
     Dataset, "dataset", default RotMnist {
         /// Plain MNIST digits.
         Mnist = "MNIST",
@@ -302,6 +303,8 @@ choice! {
         Cifar100 = "CIFAR100",
         /// STL-10.
         Stl10 = "STL10",
+        /// PatchCamelyon (3×96×96, 2 classes).
+        PCam = "PCam" | "PatchCamelyon",
     }
 }
 
@@ -310,7 +313,7 @@ impl Dataset {
     pub fn image_shape(self) -> [usize; 3] {
         match self {
             Dataset::Cifar10 | Dataset::Cifar100 => [3, 32, 32],
-            Dataset::Stl10 => [3, 96, 96],
+            Dataset::Stl10 | Dataset::PCam => [3, 96, 96],
             _ => [1, 28, 28],
         }
     }
@@ -318,7 +321,7 @@ impl Dataset {
     /// Number of classes; CIFAR-100 has 20 with coarse labels.
     pub fn classes(self, cifar100_coarse: bool) -> usize {
         match self {
-            Dataset::Mnist6_180 | Dataset::Mnist6M => 2,
+            Dataset::Mnist6_180 | Dataset::Mnist6M | Dataset::PCam => 2,
             Dataset::Cifar100 if cifar100_coarse => 20,
             Dataset::Cifar100 => 100,
             _ => 10,

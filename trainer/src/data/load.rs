@@ -11,7 +11,7 @@ use super::error::{DataError, Result};
 use super::idx::MnistSource;
 use super::mnist_derived::{check_rot_interval, mnist6, rotate_randomly, SixTransform};
 use super::split::{check_fraction, split_pool, split_train_test, Splits};
-use super::{amat, cifar, embedded, idx, stl10};
+use super::{amat, cifar, embedded, idx, pcam, stl10};
 
 /// The datasets pgcnn knows, by the name the `--dataset` flag takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,11 +32,14 @@ pub enum DatasetName {
     Cifar100,
     /// STL-10 (`stl10`).
     Stl10,
+    /// PatchCamelyon, 3×96×96, 2 classes, with its own validation split (`pcam`; needs
+    /// the cargo feature `pcam`, on by default).
+    PCam,
 }
 
 impl DatasetName {
     /// Every dataset, in the order help texts list them.
-    pub const ALL: [DatasetName; 8] = [
+    pub const ALL: [DatasetName; 9] = [
         DatasetName::Mnist,
         DatasetName::RotMnist,
         DatasetName::RotMnistSynthetic,
@@ -45,6 +48,7 @@ impl DatasetName {
         DatasetName::Cifar10,
         DatasetName::Cifar100,
         DatasetName::Stl10,
+        DatasetName::PCam,
     ];
 
     /// The name the `--dataset` flag takes.
@@ -58,6 +62,7 @@ impl DatasetName {
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
             DatasetName::Stl10 => "stl10",
+            DatasetName::PCam => "pcam",
         }
     }
 
@@ -76,7 +81,7 @@ impl DatasetName {
     pub fn image_shape(self) -> [usize; 3] {
         match self {
             DatasetName::Cifar10 | DatasetName::Cifar100 => [3, 32, 32],
-            DatasetName::Stl10 => [3, 96, 96],
+            DatasetName::Stl10 | DatasetName::PCam => [3, 96, 96],
             _ => [1, 28, 28],
         }
     }
@@ -84,7 +89,7 @@ impl DatasetName {
     /// Number of classes (CIFAR-100: 100 fine or 20 coarse).
     pub fn classes(self, params: &DataParams) -> usize {
         match self {
-            DatasetName::Mnist6_180 | DatasetName::Mnist6M => 2,
+            DatasetName::Mnist6_180 | DatasetName::Mnist6M | DatasetName::PCam => 2,
             DatasetName::Cifar100 if params.cifar100_coarse => 20,
             DatasetName::Cifar100 => 100,
             _ => 10,
@@ -93,6 +98,7 @@ impl DatasetName {
 
     /// The share of the training images kept for validation when none is given:
     /// rotMNIST 1/6 (12,000 → 10,000 + 2,000), everything else 0.1 (CIFAR: 45,000 + 5,000).
+    /// PCam comes with its own validation split and does not use it.
     pub fn default_val_fraction(self) -> f64 {
         match self {
             DatasetName::RotMnist => 1.0 / 6.0,
@@ -107,6 +113,7 @@ impl DatasetName {
             DatasetName::Cifar10 => (&[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225]),
             DatasetName::Cifar100 => (&[0.49137, 0.48235, 0.44667], &[0.24706, 0.24353, 0.26157]),
             DatasetName::Stl10 => (&[0.4467, 0.4398, 0.4066], &[0.2603, 0.2566, 0.2713]),
+            DatasetName::PCam => (&[0.701, 0.538, 0.692], &[0.235, 0.277, 0.213]),
             _ => (&[0.1307], &[0.3081]),
         }
     }
@@ -183,6 +190,8 @@ impl Default for DataParams {
 /// - `rotmnist`: the 12,000-image `.amat` training file split 10,000 / 2,000, the 50,000
 ///   test file as test.
 /// - `cifar10`, `cifar100`: 45,000 / 5,000 / 10,000. `stl10`: 4,500 / 500 / 8,000.
+/// - `pcam`: its own three splits, 262,144 / 32,768 / 32,768; a `val_fraction` is an
+///   error, as there is nothing to carve (needs the cargo feature `pcam`).
 ///
 /// A dataset missing from disk is a [`DataError::Missing`] naming the files expected,
 /// where to get them and the `--data-dir` flag.
@@ -263,6 +272,18 @@ pub fn load(
             let dir = path.ok_or_else(|| stl10::missing(None))?;
             let (train, test) = stl10::load_dir(dir)?;
             split_train_test(&train, test, val_fraction, &mut split_rng)?
+        }
+        DatasetName::PCam => {
+            // The official validation split is used as the reference uses it; carving
+            // another from the training images would leave it unused.
+            if let Some(f) = params.val_fraction {
+                return Err(DataError::BadParam(format!(
+                    "PCam has its own validation split; a validation fraction ({f}) does \
+                     not apply to it (leave dataset_params.val_fraction unset)"
+                )));
+            }
+            let (train, val, test) = pcam::load_dir(path)?;
+            Splits { train, val, test }
         }
     };
     if params.normalize {

@@ -1,14 +1,14 @@
 //! The dataset layer (SPEC §9): loaders for MNIST (IDX, raw or gzip), the embedded 10,000
 //! digits, rotMNIST (`.amat`) and a synthetic rotMNIST, MNIST6-180 and MNIST6-M, CIFAR-10,
-//! CIFAR-100 and STL-10 (binary versions); deterministic train / validation / test splits;
-//! and mini-batch iteration.
+//! CIFAR-100 and STL-10 (binary versions), PCam (HDF5, cargo feature `pcam`);
+//! deterministic train / validation / test splits; and mini-batch iteration.
 //!
 //! Conventions:
 //! - Images are `f32` in `[N, C, H, W]` order. Pixels are scaled to `[0, 1]`, every
 //!   transformation (rotation, mirror) is applied there (so zero fill is background), and
 //!   then each channel is normalised as the reference does: MNIST and the sets built from
 //!   it (0.1307, 0.3081), rotMNIST (0.13, 0.297), CIFAR-10 (ImageNet's statistics, as the
-//!   reference), CIFAR-100 and STL-10 their own; see [`DatasetName::normalization`].
+//!   reference), CIFAR-100, STL-10 and PCam their own; see [`DatasetName::normalization`].
 //!   [`DataParams::normalize`] turns it off.
 //! - Rotations follow SPEC §2 (see [`rotate`]): `out(p) = in(A(g)⁻¹·p)` about the image
 //!   centre, bilinear with zero fill, exact for multiples of 90°.
@@ -26,6 +26,7 @@ mod idx;
 pub mod io;
 mod load;
 mod mnist_derived;
+mod pcam;
 pub mod rotate;
 mod split;
 mod stl10;
@@ -47,5 +48,8 @@ pub use idx::{
 };
 pub use load::{load, DataParams, DatasetName};
 pub use mnist_derived::{mnist6, rotate_randomly, SixTransform};
+pub use pcam::{load_dir as load_pcam_dir, FILES as PCAM_FILES};
+#[cfg(feature = "pcam")]
+pub use pcam::{load_files as load_pcam_files, parse_pcam};
 pub use split::{carve, carve_count, split_pool, split_train_test, Splits};
 pub use stl10::{load_dir as load_stl10_dir, parse_stl10, FILES as STL10_FILES};
