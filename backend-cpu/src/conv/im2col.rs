@@ -4,7 +4,11 @@
 //! pixel `(oy, ox)`, the input value the kernel tap `(ky, kx)` of channel `c` meets there:
 //! `x[b, c, oy + ky - pad_h, ox + kx - pad_w]`, or 0 in the padding. Each output row of
 //! an image is one contiguous copy from one input row, so building the matrix streams
-//! memory instead of gathering single elements.
+//! memory instead of gathering single elements. When input and output rows are equally
+//! wide (`same` padding, odd kernels: the convolutions of the models), all of an image's
+//! rows for one tap are even a single copy, the padding columns it overwrites zeroed
+//! again after. The rows of small images are short (7 to 28 elements), so the other
+//! copies are inlined instead of calling `memcpy`, whose call cost dominated.
 //!
 //! Which positions fall in the padding depends only on the geometry and the number of
 //! columns, not on the channels or images unfolded, so a [`ColBuffer`] zeroes them once
@@ -73,6 +77,10 @@ fn im2col_inside<E: Element>(x: &[E], g: &Geometry, s: Slab, col: &mut [E]) {
         let hi = (g.in_h as isize - shift).clamp(lo as isize, g.out_h as isize) as usize;
         (lo, hi)
     };
+    // Input offset minus output offset of every inside position of row (c, ky, kx) when
+    // input and output rows have the same width: then an image's whole block of inside
+    // rows is one contiguous copy (see below).
+    let same_width = g.in_w == ow;
     let mut rows = col.chunks_mut(cols);
     for c in 0..s.channels {
         for ky in 0..g.kh {
@@ -81,23 +89,92 @@ fn im2col_inside<E: Element>(x: &[E], g: &Geometry, s: Slab, col: &mut [E]) {
                 // `rows` yields exactly channels · kh · kw rows (the caller sized `col`).
                 let row = rows.next().expect("im2col: row count");
                 let (x_lo, x_hi) = ox_range(kx);
-                if x_lo == x_hi {
+                if x_lo == x_hi || y_lo == y_hi {
                     continue;
                 }
                 // Input column of output column x_lo; non-negative by the range above.
                 let ix0 = (x_lo as isize + kx as isize - g.pad_w) as usize;
+                let iy0 = (y_lo as isize + ky as isize - g.pad_h) as usize;
                 for bi in 0..s.images {
                     let src = &x[((s.b0 + bi) * g.cin + s.c0 + c) * g.in_plane()..][..g.in_plane()];
                     let dst = &mut row[bi * plane..][..plane];
-                    for oy in y_lo..y_hi {
-                        let iy = (oy as isize + ky as isize - g.pad_h) as usize;
-                        let from = &src[iy * g.in_w + ix0..][..x_hi - x_lo];
-                        dst[oy * ow + x_lo..oy * ow + x_hi].copy_from_slice(from);
+                    if same_width {
+                        // Output (oy, ox) reads input offset oy·w + ox + shift for one
+                        // shift, so the span from (y_lo, x_lo) to (y_hi - 1, x_hi - 1) is
+                        // one copy; it also fills the padding columns between consecutive
+                        // rows with neighbouring pixels, which are zeroed again after.
+                        let (from, to) = (y_lo * ow + x_lo, (y_hi - 1) * ow + x_hi);
+                        let start = iy0 * ow + ix0;
+                        dst[from..to].copy_from_slice(&src[start..][..to - from]);
+                        if x_hi - x_lo < ow {
+                            for oy in y_lo..y_hi - 1 {
+                                zero_short(&mut dst[oy * ow + x_hi..(oy + 1) * ow + x_lo]);
+                            }
+                        }
+                    } else {
+                        let len = x_hi - x_lo;
+                        for (i, oy) in (y_lo..y_hi).enumerate() {
+                            let from = &src[(iy0 + i) * g.in_w + ix0..][..len];
+                            copy_short(&mut dst[oy * ow + x_lo..][..len], from);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of small images, without a call to
+/// `memcpy` (whose call and dispatch cost more than copying a few dozen elements): blocks
+/// of 8 (or 4) elements, the last one overlapping the one before when the length is not a
+/// multiple, and at most 3 elements one by one. No loop here copies element by element,
+/// which the compiler would turn back into a `memcpy` call.
+#[inline(always)]
+fn copy_short<E: Copy>(dst: &mut [E], src: &[E]) {
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy_short: lengths differ");
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            copy_block::<E, 8>(&mut dst[i..], &src[i..]);
+            i += 8;
+        }
+        copy_block::<E, 8>(&mut dst[n - 8..], &src[n - 8..]);
+    } else if n >= 4 {
+        copy_block::<E, 4>(dst, src);
+        copy_block::<E, 4>(&mut dst[n - 4..], &src[n - 4..]);
+    } else {
+        if n > 0 {
+            dst[0] = src[0];
+        }
+        if n > 1 {
+            dst[1] = src[1];
+        }
+        if n > 2 {
+            dst[2] = src[2];
+        }
+    }
+}
+
+/// Copies the first `B` elements of `src` to `dst` (a fixed-size copy, compiled inline).
+#[inline(always)]
+fn copy_block<E: Copy, const B: usize>(dst: &mut [E], src: &[E]) {
+    let d: &mut [E; B] = (&mut dst[..B]).try_into().expect("B elements");
+    *d = <[E; B]>::try_from(&src[..B]).expect("B elements");
+}
+
+/// Sets the padding positions between two rows to zero, inline like [`copy_short`].
+#[inline(always)]
+fn zero_short<E: Element>(dst: &mut [E]) {
+    let zeros = [E::zero(); 8];
+    let mut rest = dst;
+    while rest.len() > 8 {
+        let (head, tail) = rest.split_at_mut(8);
+        copy_block::<E, 8>(head, &zeros);
+        rest = tail;
+    }
+    let n = rest.len();
+    copy_short(rest, &zeros[..n]);
 }
 
 #[cfg(test)]
