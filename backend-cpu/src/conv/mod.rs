@@ -16,6 +16,7 @@
 //! handed to it transposed (copied once per call or chunk, in cache-sized tiles); `col`
 //! is already in the right order for the forward GEMM, not for the weight-gradient one.
 
+mod direct;
 mod forward;
 mod im2col;
 mod plan;
