@@ -1,4 +1,4 @@
-//! An f32 product for the forward convolution that reads the im2col matrix as it is,
+//! f32 products for the convolutions that read the im2col matrix as it is,
 //! without packing it first (AVX-512 only; elsewhere the caller uses matrixmultiply).
 //!
 //! With few output channels (32 in the models' group convolutions) each im2col element
@@ -9,6 +9,11 @@
 //! `[k][m]` (the `kernel_columns` layout): a tile of 8 output channels × 48 columns holds
 //! 24 accumulators, and each step of `k` loads 3 vectors and 8 weights for 24 FMAs.
 //!
+//! The weight gradient's product `dW += dY · colᵀ` reduces along the im2col rows, so
+//! there both operands are read along their rows (tiles of 4 × 4 outputs, 16 lanes of
+//! partial sums each, added across the lanes at the end), and `dY` is copied once per
+//! chunk into `[cout, images · plane]` rows instead of being transposed.
+//!
 //! Each output element is summed over `k` in order, the same way whatever the thread
 //! count or tile position, so results are deterministic.
 //!
@@ -16,6 +21,9 @@
 //! workspace's declared `rust-version` (1.80, which the dependencies already exceed:
 //! proptest and libloading need 1.88), hence the allowance below.
 #![allow(clippy::incompatible_msrv)]
+
+use pgcnn_core::Element;
+use std::any::TypeId;
 
 /// Most rows (output channels) for which [`gemm`] beats matrixmultiply: measured on the
 /// AVX-512 development machine, 32 → 32 channels run about 1.5× as fast, 64 → 64 about
@@ -81,6 +89,57 @@ pub(crate) fn gemm(
         avx512::gemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
     };
     true
+}
+
+/// `c[i·ldc + j] += Σ_p a[i·lda + p] · b[j·ldb + p]` for `i < m`, `j < n`, `p < k` (the
+/// weight gradient's product, both operands read along their contiguous rows; each sum
+/// over `p` is formed in 16 lanes, then added across them in a fixed order). Returns
+/// false, doing nothing, when [`available`] is false.
+///
+/// Panics when a slice is too short for the sizes and strides.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_nt_add(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) -> bool {
+    if !available() {
+        return false;
+    }
+    if m == 0 || n == 0 || k == 0 {
+        return true;
+    }
+    assert!((m - 1) * lda + k <= a.len(), "direct gemm_nt: a too short");
+    assert!((n - 1) * ldb + k <= b.len(), "direct gemm_nt: b too short");
+    assert!((m - 1) * ldc + n <= c.len(), "direct gemm_nt: c too short");
+    assert!(n <= ldc, "direct gemm_nt: overlapping rows of c");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: avx512f is present (checked above); the asserts keep every access of the
+    // kernels (rows of a < m, rows of b < n, depth < k) inside the slices.
+    unsafe {
+        avx512::gemm_nt_add(m, n, k, a, lda, b, ldb, c, ldc)
+    };
+    true
+}
+
+/// `v` as `&[f32]` when `E` is f32.
+pub(crate) fn as_f32<E: Element>(v: &[E]) -> Option<&[f32]> {
+    // SAFETY: E is f32 (same TypeId): same layout and length.
+    (TypeId::of::<E>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+}
+
+/// `v` as `&mut [f32]` when `E` is f32.
+pub(crate) fn as_f32_mut<E: Element>(v: &mut [E]) -> Option<&mut [f32]> {
+    // SAFETY: as in `as_f32`; the borrow of `v` is moved into the result.
+    (TypeId::of::<E>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -152,6 +211,108 @@ mod avx512 {
                 i += rows;
             }
             j += width;
+        }
+    }
+
+    /// See [`super::gemm_nt_add`]; the caller has checked avx512f and the bounds.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm_nt_add(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        const RA: usize = 4;
+        const RB: usize = 4;
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        // The lanes of the last, partial vector of each row.
+        let tail = k % W;
+        let tail_mask: __mmask16 = ((1u32 << tail) - 1) as __mmask16;
+        let mut j = 0;
+        while j < n {
+            let cols = (n - j).min(RB);
+            let mut i = 0;
+            while i < m {
+                let rows = (m - i).min(RA);
+                // SAFETY (all arms): rows of a below m, rows of b below n, depth below k
+                // (the partial vector masked); see `gemm_nt_add`.
+                unsafe {
+                    let (ap, bp, cp) = (a.add(i * lda), b.add(j * ldb), c.add(i * ldc + j));
+                    let args = (k, ap, lda, bp, ldb, cp, ldc, tail_mask);
+                    match (rows, cols) {
+                        (RA, RB) => nt_tile::<RA, RB>(args),
+                        (RA, _) => {
+                            for q in 0..cols {
+                                let (bq, cq) = (bp.add(q * ldb), cp.add(q));
+                                nt_tile::<RA, 1>((k, ap, lda, bq, ldb, cq, ldc, tail_mask));
+                            }
+                        }
+                        _ => {
+                            for r in 0..rows {
+                                let (ar, cr) = (ap.add(r * lda), cp.add(r * ldc));
+                                for q in 0..cols {
+                                    let (bq, cq) = (bp.add(q * ldb), cr.add(q));
+                                    nt_tile::<1, 1>((k, ar, lda, bq, ldb, cq, ldc, tail_mask));
+                                }
+                            }
+                        }
+                    }
+                }
+                i += rows;
+            }
+            j += cols;
+        }
+    }
+
+    /// Arguments of [`nt_tile`]: depth, a and its row stride, b and its row stride, c and
+    /// its row stride, the lanes of the last partial vector.
+    type NtArgs = (
+        usize,
+        *const f32,
+        usize,
+        *const f32,
+        usize,
+        *mut f32,
+        usize,
+        __mmask16,
+    );
+
+    /// One tile of the weight-gradient product: `RA` rows of `a` against `RB` rows of `b`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn nt_tile<const RA: usize, const RB: usize>(args: NtArgs) {
+        let (k, a, lda, b, ldb, c, ldc, tail_mask) = args;
+        let mut acc = [[_mm512_setzero_ps(); RB]; RA];
+        // SAFETY: the caller keeps rows and depth inside the slices; lanes past k of the
+        // last vector are masked off.
+        unsafe {
+            let mut p = 0;
+            while p < k {
+                let mask = if p + W <= k { 0xffff } else { tail_mask };
+                let mut av = [_mm512_setzero_ps(); RA];
+                for r in 0..RA {
+                    av[r] = _mm512_maskz_loadu_ps(mask, a.add(r * lda + p));
+                }
+                for q in 0..RB {
+                    let bv = _mm512_maskz_loadu_ps(mask, b.add(q * ldb + p));
+                    for r in 0..RA {
+                        acc[r][q] = _mm512_fmadd_ps(av[r], bv, acc[r][q]);
+                    }
+                }
+                p += W;
+            }
+            for r in 0..RA {
+                for q in 0..RB {
+                    let ptr = c.add(r * ldc + q);
+                    *ptr += _mm512_reduce_add_ps(acc[r][q]);
+                }
+            }
         }
     }
 
@@ -246,6 +407,45 @@ mod tests {
                                     "m {m} n {n} k {k} accumulate {accumulate} ({i}, {j}): {got} vs {want}"
                                 );
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight-gradient product: every tile shape and edge (rows of `a` around 4,
+    /// rows of `b` around 4, depths around 16), strides wider than the rows.
+    #[test]
+    fn nt_matches_a_plain_product() {
+        if !available() {
+            return;
+        }
+        let value = |i: usize| ((i * 7919 % 1009) as f32 - 500.0) / 500.0;
+        for m in [1, 3, 4, 5, 9, 32] {
+            for n in [1, 3, 4, 5, 11, 49] {
+                for k in [1, 7, 16, 17, 40, 100] {
+                    let (lda, ldb, ldc) = (k + 3, k + 1, n + 2);
+                    let a: Vec<f32> = (0..m * lda).map(value).collect();
+                    let b: Vec<f32> = (0..n * ldb).map(|i| value(i + 17)).collect();
+                    let c0: Vec<f32> = (0..m * ldc).map(|i| value(i + 5)).collect();
+                    let mut c = c0.clone();
+                    assert!(gemm_nt_add(m, n, k, &a, lda, &b, ldb, &mut c, ldc));
+                    for i in 0..m {
+                        for j in 0..ldc {
+                            let got = c[i * ldc + j];
+                            if j >= n {
+                                assert_eq!(got, c0[i * ldc + j], "column {j} past n written");
+                                continue;
+                            }
+                            let mut want = c0[i * ldc + j] as f64;
+                            for p in 0..k {
+                                want += a[i * lda + p] as f64 * b[j * ldb + p] as f64;
+                            }
+                            assert!(
+                                (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                                "m {m} n {n} k {k} ({i}, {j}): {got} vs {want}"
+                            );
                         }
                     }
                 }

@@ -8,7 +8,6 @@ use crate::gemm::{gemm_rows_parallel, MatMut, MatRef};
 use crate::par;
 use pgcnn_core::Element;
 use rayon::prelude::*;
-use std::any::TypeId;
 use std::mem::MaybeUninit;
 
 /// Buffers one thread reuses from chunk to chunk.
@@ -112,9 +111,11 @@ fn run_chunk<E: Element>(
             };
             // The unpacked f32 product where it runs (see `direct`), matrixmultiply else.
             if gemm_parts == 1 && cog <= direct::MAX_ROWS {
-                if let (Some(a), Some(b), Some(c)) =
-                    (as_f32(a.data), as_f32(b.data), as_f32_mut(c.data))
-                {
+                if let (Some(a), Some(b), Some(c)) = (
+                    direct::as_f32(a.data),
+                    direct::as_f32(b.data),
+                    direct::as_f32_mut(c.data),
+                ) {
                     if direct::gemm(
                         cog,
                         cols,
@@ -144,18 +145,4 @@ fn run_chunk<E: Element>(
             }
         }
     }
-}
-
-/// `v` as `&[f32]` when `E` is f32.
-fn as_f32<E: Element>(v: &[E]) -> Option<&[f32]> {
-    // SAFETY: E is f32 (same TypeId): same layout and length.
-    (TypeId::of::<E>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
-}
-
-/// `v` as `&mut [f32]` when `E` is f32.
-fn as_f32_mut<E: Element>(v: &mut [E]) -> Option<&mut [f32]> {
-    // SAFETY: as in `as_f32`; the borrow of `v` is moved into the result.
-    (TypeId::of::<E>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
 }

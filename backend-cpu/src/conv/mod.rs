@@ -15,6 +15,8 @@
 //! memory and its right operand when consecutive columns are, so the kernel and `dy` are
 //! handed to it transposed (copied once per call or chunk, in cache-sized tiles); `col`
 //! is already in the right order for the forward GEMM, not for the weight-gradient one.
+//! With few output channels per group (at most [`direct::MAX_ROWS`]), f32 and AVX-512,
+//! both products run instead on [`direct`]'s kernels, which read `col` unpacked.
 
 mod direct;
 mod forward;
