@@ -1,10 +1,11 @@
 //! The convolution's fast paths against the reference backend, in f32 and f64:
-//! - `same` padding with odd kernels (input and output rows equally wide), where im2col
-//!   copies all of an image's rows for one tap at once and zeroes the padding columns
-//!   between them again: random sizes (kernels wider than the image included), groups,
-//!   batches of several chunks and channel slabs, and the models' shapes;
-//! - other paddings, whose short rows are copied inline in blocks of 8 and 4 elements:
-//!   row lengths around those block sizes;
+//! - im2col's inline copies of short rows (blocks of 8 and 4 elements, overlapping at
+//!   the end, and single elements): `same` padding with odd kernels on images from 1×1
+//!   up (kernels wider than the image included) and other paddings with rows of 1 to 21
+//!   elements;
+//! - the unpacked AVX-512 f32 products (at most 64 output channels per group, one GEMM
+//!   per thread) and matrixmultiply (f64, or fewer chunks than threads): random groups,
+//!   batches of several chunks and channel slabs, 1 to 3 threads, and the models' shapes;
 //! - results that are identical bit for bit from run to run (and so for resumed training
 //!   runs) for a given thread count.
 //!

@@ -4,11 +4,11 @@
 //! pixel `(oy, ox)`, the input value the kernel tap `(ky, kx)` of channel `c` meets there:
 //! `x[b, c, oy + ky - pad_h, ox + kx - pad_w]`, or 0 in the padding. Each output row of
 //! an image is one contiguous copy from one input row, so building the matrix streams
-//! memory instead of gathering single elements. When input and output rows are equally
-//! wide (`same` padding, odd kernels: the convolutions of the models), all of an image's
-//! rows for one tap are even a single copy, the padding columns it overwrites zeroed
-//! again after. The rows of small images are short (7 to 28 elements), so the other
-//! copies are inlined instead of calling `memcpy`, whose call cost dominated.
+//! memory instead of gathering single elements. The rows of small images are short (7 to
+//! 28 elements in the models), so the copies are inlined instead of calling `memcpy`,
+//! whose call cost dominated. (For `same` padding, copying all of an image's rows for a
+//! tap at once and zeroing the padding columns in between again was measured too: as
+//! fast on 14×14 and 28×28 images, slower on 7×7 ones.)
 //!
 //! Which positions fall in the padding depends only on the geometry and the number of
 //! columns, not on the channels or images unfolded, so a [`ColBuffer`] zeroes them once
@@ -77,10 +77,6 @@ fn im2col_inside<E: Element>(x: &[E], g: &Geometry, s: Slab, col: &mut [E]) {
         let hi = (g.in_h as isize - shift).clamp(lo as isize, g.out_h as isize) as usize;
         (lo, hi)
     };
-    // Input offset minus output offset of every inside position of row (c, ky, kx) when
-    // input and output rows have the same width: then an image's whole block of inside
-    // rows is one contiguous copy (see below).
-    let same_width = g.in_w == ow;
     let mut rows = col.chunks_mut(cols);
     for c in 0..s.channels {
         for ky in 0..g.kh {
@@ -98,25 +94,10 @@ fn im2col_inside<E: Element>(x: &[E], g: &Geometry, s: Slab, col: &mut [E]) {
                 for bi in 0..s.images {
                     let src = &x[((s.b0 + bi) * g.cin + s.c0 + c) * g.in_plane()..][..g.in_plane()];
                     let dst = &mut row[bi * plane..][..plane];
-                    if same_width {
-                        // Output (oy, ox) reads input offset oy·w + ox + shift for one
-                        // shift, so the span from (y_lo, x_lo) to (y_hi - 1, x_hi - 1) is
-                        // one copy; it also fills the padding columns between consecutive
-                        // rows with neighbouring pixels, which are zeroed again after.
-                        let (from, to) = (y_lo * ow + x_lo, (y_hi - 1) * ow + x_hi);
-                        let start = iy0 * ow + ix0;
-                        dst[from..to].copy_from_slice(&src[start..][..to - from]);
-                        if x_hi - x_lo < ow {
-                            for oy in y_lo..y_hi - 1 {
-                                zero_short(&mut dst[oy * ow + x_hi..(oy + 1) * ow + x_lo]);
-                            }
-                        }
-                    } else {
-                        let len = x_hi - x_lo;
-                        for (i, oy) in (y_lo..y_hi).enumerate() {
-                            let from = &src[(iy0 + i) * g.in_w + ix0..][..len];
-                            copy_short(&mut dst[oy * ow + x_lo..][..len], from);
-                        }
+                    let len = x_hi - x_lo;
+                    for (i, oy) in (y_lo..y_hi).enumerate() {
+                        let from = &src[(iy0 + i) * g.in_w + ix0..][..len];
+                        copy_short(&mut dst[oy * ow + x_lo..][..len], from);
                     }
                 }
             }
@@ -161,20 +142,6 @@ fn copy_short<E: Copy>(dst: &mut [E], src: &[E]) {
 fn copy_block<E: Copy, const B: usize>(dst: &mut [E], src: &[E]) {
     let d: &mut [E; B] = (&mut dst[..B]).try_into().expect("B elements");
     *d = <[E; B]>::try_from(&src[..B]).expect("B elements");
-}
-
-/// Sets the padding positions between two rows to zero, inline like [`copy_short`].
-#[inline(always)]
-fn zero_short<E: Element>(dst: &mut [E]) {
-    let zeros = [E::zero(); 8];
-    let mut rest = dst;
-    while rest.len() > 8 {
-        let (head, tail) = rest.split_at_mut(8);
-        copy_block::<E, 8>(head, &zeros);
-        rest = tail;
-    }
-    let n = rest.len();
-    copy_short(rest, &zeros[..n]);
 }
 
 #[cfg(test)]
