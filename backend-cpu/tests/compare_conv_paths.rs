@@ -6,6 +6,7 @@
 //! - the unpacked AVX-512 f32 products (at most 64 output channels per group, one GEMM
 //!   per thread) and matrixmultiply (f64, or fewer chunks than threads): random groups,
 //!   batches of several chunks and channel slabs, 1 to 3 threads, and the models' shapes;
+//! - kernels that cover the whole unpadded input, done as plain products;
 //! - results that are identical bit for bit from run to run (and so for resumed training
 //!   runs) for a given thread count.
 //!
@@ -99,8 +100,28 @@ fn other_desc() -> impl Strategy<Value = Conv2dDesc> {
         })
 }
 
+/// Kernels that cover the whole unpadded input (one output pixel per image), with
+/// groups and up to 40 images (products split over threads).
+fn whole_desc() -> impl Strategy<Value = Conv2dDesc> {
+    (
+        (0usize..40, 1usize..4, 0usize..4, 1usize..5),
+        (1usize..8, 1usize..8),
+    )
+        .prop_map(|((batch, groups, cig, cog), (h, w))| {
+            desc(batch, groups, cig, cog, h, w, (h, w), (0, 0))
+        })
+}
+
 proptest! {
     #![proptest_config(config(64))]
+
+    #[test]
+    fn whole_input_kernels_match_reference(d in whole_desc(), seed in any::<u64>(), threads in 1usize..4) {
+        with_threads(threads, || {
+            check_conv::<f32>(d, seed)?;
+            check_conv::<f64>(d, seed)
+        })?;
+    }
 
     #[test]
     fn same_padding_matches_reference(d in same_desc(), seed in any::<u64>(), threads in 1usize..4) {
@@ -121,7 +142,7 @@ proptest! {
 
 /// Several chunks (an uneven last one), several channel slabs per group, and the models'
 /// shapes: small_se2_partial's 32 → 32 on 14×14 and 7×7 and its lifting convolution
-/// (1 → 32 on 28×28), at reduced batch sizes.
+/// (1 → 32 on 28×28) and its last, `valid` one (7×7 on 7×7), at reduced batch sizes.
 #[test]
 fn model_sized_same_convolutions_match_reference() {
     let cases = [
@@ -131,6 +152,7 @@ fn model_sized_same_convolutions_match_reference() {
         desc(6, 1, 32, 32, 7, 7, (7, 7), (3, 3)),
         desc(4, 1, 1, 32, 28, 28, (7, 7), (3, 3)),
         desc(3, 1, 6, 4, 5, 13, (5, 3), (2, 1)),
+        desc(40, 1, 32, 32, 7, 7, (7, 7), (0, 0)),
     ];
     for threads in [1, 2, 3] {
         with_threads(threads, || {
