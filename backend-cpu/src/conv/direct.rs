@@ -25,10 +25,11 @@
 use pgcnn_core::Element;
 use std::any::TypeId;
 
-/// Most rows (output channels) for which [`gemm`] beats matrixmultiply: measured on the
-/// AVX-512 development machine, 32 → 32 channels run about 1.5× as fast, 64 → 64 about
-/// as fast, and 256 → 256 about 10% slower (packing pays off once each element is used
-/// by enough rows).
+/// Most rows (output channels per group) for which these products beat matrixmultiply:
+/// measured on the AVX-512 development machine (CPU time, 1 thread, batch 64, 7×7
+/// kernels), 32 → 32 channels on 14×14 and 7×7 maps ran about 1.2 to 1.5× as fast, 64 →
+/// 64 about as fast, and the forward 256 → 256 about 10% slower (packing pays off once
+/// each im2col element is used by enough rows).
 pub(crate) const MAX_ROWS: usize = 64;
 
 /// Whether [`gemm`] can run on this machine (checked once by the standard library).
