@@ -104,7 +104,7 @@ fn other_desc() -> impl Strategy<Value = Conv2dDesc> {
 /// groups and up to 40 images (products split over threads).
 fn whole_desc() -> impl Strategy<Value = Conv2dDesc> {
     (
-        (0usize..40, 1usize..4, 0usize..4, 1usize..5),
+        (0usize..40, 1usize..4, 0usize..4, 0usize..5),
         (1usize..8, 1usize..8),
     )
         .prop_map(|((batch, groups, cig, cog), (h, w))| {
@@ -138,6 +138,18 @@ proptest! {
             check_conv::<f64>(d, seed)
         })?;
     }
+}
+
+/// Empty batches with several groups (no offsets into the empty buffers).
+#[test]
+fn whole_input_kernels_with_no_images() {
+    with_threads(2, || {
+        for groups in [1, 3] {
+            let d = desc(0, groups, 2, 3, 4, 5, (4, 5), (0, 0));
+            check_conv::<f32>(d, 1).unwrap();
+            check_conv::<f64>(d, 2).unwrap();
+        }
+    });
 }
 
 /// Several chunks (an uneven last one), several channel slabs per group, and the models'

@@ -27,6 +27,9 @@ pub(crate) fn applies(g: &Geometry) -> bool {
 pub(crate) fn forward<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
     let (cog, klen) = (g.cout_g(), g.kernel_len());
     let mut y = vec![E::zero(); g.batch * g.cout];
+    if g.batch == 0 {
+        return y; // (and `x` may be empty: no group offsets into it)
+    }
     for grp in 0..g.groups {
         let a = MatRef {
             data: &x[grp * klen..],
@@ -58,6 +61,9 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
 pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], g: &Geometry) -> Vec<E> {
     let (cog, klen) = (g.cout_g(), g.kernel_len());
     let mut dx = vec![E::zero(); g.batch * g.cin * g.in_plane()];
+    if g.batch == 0 {
+        return dx;
+    }
     for grp in 0..g.groups {
         let a = MatRef {
             data: &dy[grp * cog..],
@@ -89,6 +95,9 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], g: &Geometry) -> Vec
 pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Vec<E> {
     let (cog, klen) = (g.cout_g(), g.kernel_len());
     let mut dw = vec![E::zero(); g.cout * klen];
+    if g.batch == 0 {
+        return dw; // no images: nothing to sum
+    }
     for grp in 0..g.groups {
         let a = MatRef {
             data: &dy[grp * cog..],
