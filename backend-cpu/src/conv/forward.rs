@@ -1,5 +1,6 @@
 //! The forward convolution (also the input gradient, run on a derived geometry).
 
+use super::direct;
 use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
 use super::Geometry;
@@ -7,6 +8,7 @@ use crate::gemm::{gemm_rows_parallel, MatMut, MatRef};
 use crate::par;
 use pgcnn_core::Element;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Buffers one thread reuses from chunk to chunk.
 #[derive(Default)]
@@ -22,15 +24,19 @@ struct Scratch<E> {
 /// `[cin_g·kh·kw, cout_g]` (see `kernel_columns`). The caller has checked the lengths.
 pub(crate) fn run<E: Element>(x: &[E], wt: &[E], g: &Geometry) -> Vec<E> {
     let out_image = g.cout * g.out_plane();
-    let mut y = vec![E::zero(); g.batch * out_image];
-    if y.is_empty() || g.cin_g() == 0 {
-        return y;
+    let len = g.batch * out_image;
+    if len == 0 || g.cin_g() == 0 {
+        return vec![E::zero(); len];
     }
     let threads = par::threads();
     let plan = Plan::new(g, threads);
     // With fewer chunks than threads, the threads share each chunk's GEMMs instead.
     let gemm_parts = threads.div_ceil(plan.chunks);
-    y.par_chunks_mut(plan.images * out_image)
+    // Every element is written exactly once below, so the buffer is not zeroed first
+    // (zeroing it cost about as much as copying it).
+    let mut y: Vec<E> = Vec::with_capacity(len);
+    y.spare_capacity_mut()[..len]
+        .par_chunks_mut(plan.images * out_image)
         .enumerate()
         .for_each_init(Scratch::default, |scratch, (chunk, y)| {
             let images = y.len() / out_image;
@@ -46,10 +52,14 @@ pub(crate) fn run<E: Element>(x: &[E], wt: &[E], g: &Geometry) -> Vec<E> {
                 gemm_parts,
             );
         });
+    // SAFETY: the chunks cover `..len`, and `run_chunk` writes every element of its chunk
+    // (all `images · cout` planes in full); if it panics, this line is never reached.
+    unsafe { y.set_len(len) };
     y
 }
 
-/// Convolves images `b0..b0 + images` into `y` (their slice of the output).
+/// Convolves images `b0..b0 + images` into `y` (their slice of the output), writing all of
+/// `y`.
 fn run_chunk<E: Element>(
     x: &[E],
     wt: &[E],
@@ -58,7 +68,7 @@ fn run_chunk<E: Element>(
     b0: usize,
     images: usize,
     scratch: &mut Scratch<E>,
-    y: &mut [E],
+    y: &mut [MaybeUninit<E>],
     gemm_parts: usize,
 ) {
     let plane = g.out_plane();
@@ -99,14 +109,40 @@ fn run_chunk<E: Element>(
                 rs: cols,
                 cs: 1,
             };
+            // The unpacked f32 product where it runs (see `direct`), matrixmultiply else.
+            if gemm_parts == 1 && cog <= direct::MAX_ROWS {
+                if let (Some(a), Some(b), Some(c)) = (
+                    direct::as_f32(a.data),
+                    direct::as_f32(b.data),
+                    direct::as_f32_mut(c.data),
+                ) {
+                    if direct::gemm(
+                        cog,
+                        cols,
+                        channels * taps,
+                        a,
+                        cog,
+                        b,
+                        cols,
+                        c,
+                        cols,
+                        c_in != 0,
+                    ) {
+                        continue;
+                    }
+                }
+            }
             let beta = if c_in == 0 { E::zero() } else { E::one() };
             gemm_rows_parallel(E::one(), a, b, beta, c, gemm_parts);
         }
     }
-    // [cout, images, plane] -> [images, cout, plane].
+    // [cout, images, plane] -> [images, cout, plane], writing every element of `y`.
     for (co, src) in scratch.y.chunks(cols).enumerate() {
         for bi in 0..images {
-            y[(bi * g.cout + co) * plane..][..plane].copy_from_slice(&src[bi * plane..][..plane]);
+            let dst = &mut y[(bi * g.cout + co) * plane..][..plane];
+            for (d, &v) in dst.iter_mut().zip(&src[bi * plane..][..plane]) {
+                d.write(v);
+            }
         }
     }
 }

@@ -15,11 +15,18 @@
 //! memory and its right operand when consecutive columns are, so the kernel and `dy` are
 //! handed to it transposed (copied once per call or chunk, in cache-sized tiles); `col`
 //! is already in the right order for the forward GEMM, not for the weight-gradient one.
+//! A kernel that covers the whole unpadded input (one output pixel) is a plain product
+//! instead (see [`whole`]).
+//!
+//! With few output channels per group (at most [`direct::MAX_ROWS`]), f32 and AVX-512,
+//! both products run instead on [`direct`]'s kernels, which read `col` unpacked.
 
+mod direct;
 mod forward;
 mod im2col;
 mod plan;
 mod weight;
+mod whole;
 
 use crate::check;
 use crate::transpose::transpose;
@@ -111,6 +118,9 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Ve
     let (g, x_len, w_len, _) = validate(OP, d)?;
     check::len(OP, "input", x.len(), x_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
+    if whole::applies(&g) {
+        return Ok(whole::forward(x, w, &g));
+    }
     Ok(forward::run(x, &kernel_columns(w, &g), &g))
 }
 
@@ -121,6 +131,9 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> R
     let (g, _, w_len, y_len) = validate(OP, d)?;
     check::len(OP, "dy", dy.len(), y_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
+    if whole::applies(&g) {
+        return Ok(whole::backward_input(dy, w, &g));
+    }
     let flipped = flipped_kernel_columns(w, &g);
     let derived = Geometry {
         batch: g.batch,
@@ -145,6 +158,9 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], d: &Conv2dDesc) -> 
     let (g, x_len, _, y_len) = validate(OP, d)?;
     check::len(OP, "input", x.len(), x_len)?;
     check::len(OP, "dy", dy.len(), y_len)?;
+    if whole::applies(&g) {
+        return Ok(whole::backward_weight(x, dy, &g));
+    }
     Ok(weight::run(x, dy, &g))
 }
 

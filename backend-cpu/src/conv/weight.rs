@@ -7,6 +7,7 @@
 //! given thread count (handing chunks out dynamically balanced load a little better on a
 //! shared machine, but made the summation order, and so the bits, vary from run to run).
 
+use super::direct;
 use super::im2col::{ColBuffer, Slab};
 use super::plan::Plan;
 use super::Geometry;
@@ -112,13 +113,27 @@ fn run_chunk<E: Element>(
     let cols = images * plane;
     let taps = g.kh * g.kw;
     let (cig, cog, klen) = (g.cin_g(), g.cout_g(), g.kernel_len());
-    // [images, cout, plane] -> [images · plane, cout]: the A operand of every GEMM, read
-    // column by column (the order matrixmultiply packs it in).
-    dy_chunk.resize(cols * g.cout, E::zero());
+    // The unpacked f32 product where it runs (see `direct`), matrixmultiply else.
+    let unpacked = gemm_parts == 1
+        && cog <= direct::MAX_ROWS
+        && direct::as_f32(dy).is_some()
+        && direct::available();
     let image = g.cout * plane;
     let src = &dy[b0 * image..][..images * image];
-    for (src, dst) in src.chunks(image).zip(dy_chunk.chunks_mut(image)) {
-        transpose(src, g.cout, plane, dst);
+    dy_chunk.resize(cols * g.cout, E::zero());
+    if unpacked {
+        // [images, cout, plane] -> [cout, images · plane]: rows of the A operand.
+        for (bi, src) in src.chunks(image).enumerate() {
+            for (co, src) in src.chunks(plane).enumerate() {
+                dy_chunk[co * cols + bi * plane..][..plane].copy_from_slice(src);
+            }
+        }
+    } else {
+        // [images, cout, plane] -> [images · plane, cout]: the A operand of every GEMM,
+        // read column by column (the order matrixmultiply packs it in).
+        for (src, dst) in src.chunks(image).zip(dy_chunk.chunks_mut(image)) {
+            transpose(src, g.cout, plane, dst);
+        }
     }
     for grp in 0..g.groups {
         for c_in in (0..cig).step_by(plan.slab) {
@@ -130,6 +145,19 @@ fn run_chunk<E: Element>(
                 channels,
             };
             let col = col_buf.fill(x, g, slab);
+            let dw_slab = &mut dw[grp * cog * klen + c_in * taps..];
+            if unpacked {
+                if let (Some(a), Some(b), Some(c)) = (
+                    direct::as_f32(&dy_chunk[grp * cog * cols..]),
+                    direct::as_f32(col),
+                    direct::as_f32_mut(dw_slab),
+                ) {
+                    if direct::gemm_nt_add(cog, channels * taps, cols, a, cols, b, cols, c, klen) {
+                        continue;
+                    }
+                }
+                unreachable!("conv weight gradient: checked f32 and AVX-512 above");
+            }
             let a = MatRef {
                 data: &dy_chunk[grp * cog..],
                 rows: cog,
@@ -146,7 +174,7 @@ fn run_chunk<E: Element>(
                 cs: cols,
             };
             let c = MatMut {
-                data: &mut dw[grp * cog * klen + c_in * taps..],
+                data: dw_slab,
                 rows: cog,
                 cols: channels * taps,
                 rs: klen,
