@@ -181,7 +181,7 @@ mod tests {
         ]) {
             let c = size_class(bytes);
             assert!(c >= bytes, "{bytes} -> {c}");
-            assert!(c % 512 == 0, "{bytes} -> {c}");
+            assert!(c.is_multiple_of(512), "{bytes} -> {c}");
             if bytes > 4096 {
                 assert!(c - bytes <= bytes / 8, "{bytes} -> {c}");
             }

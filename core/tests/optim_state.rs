@@ -37,7 +37,7 @@ fn groups(params: &[P]) -> Vec<ParamGroup> {
 fn grads(rng: &mut Rng, params: &[P], k: usize) -> Gradients<B, f32> {
     let mut g = Gradients::new();
     for (i, p) in params.iter().enumerate() {
-        if i == 1 && k % 2 == 0 {
+        if i == 1 && k.is_multiple_of(2) {
             continue;
         }
         g.insert(

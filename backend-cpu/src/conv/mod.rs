@@ -74,7 +74,10 @@ impl Geometry {
 /// input, weight and output lengths.
 fn validate(op: &'static str, d: &Conv2dDesc) -> Result<(Geometry, usize, usize, usize)> {
     let bad = |reason: String| Err(check::fail(op, format!("{reason} in {d:?}")));
-    if d.groups == 0 || d.in_channels % d.groups != 0 || d.out_channels % d.groups != 0 {
+    if d.groups == 0
+        || !d.in_channels.is_multiple_of(d.groups)
+        || !d.out_channels.is_multiple_of(d.groups)
+    {
         return bad("both channel counts must be multiples of groups (at least 1)".into());
     }
     if d.kernel_h == 0 || d.kernel_w == 0 {

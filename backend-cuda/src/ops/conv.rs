@@ -50,7 +50,10 @@ struct Plan {
 
 fn plan<E: Element>(op: &'static str, d: &Conv2dDesc, column_bytes: usize) -> Result<Plan> {
     let bad = |reason: String| Err(backend_err(op, format!("{reason} ({d:?})")));
-    if d.groups == 0 || d.in_channels % d.groups != 0 || d.out_channels % d.groups != 0 {
+    if d.groups == 0
+        || !d.in_channels.is_multiple_of(d.groups)
+        || !d.out_channels.is_multiple_of(d.groups)
+    {
         return bad("groups must divide both channel counts".into());
     }
     if d.kernel_h == 0

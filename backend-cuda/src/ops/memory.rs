@@ -36,7 +36,7 @@ impl Cuda {
         if bytes.is_empty() {
             return Ok(());
         }
-        if bytes.len() <= SMALL_UPLOAD_BYTES && bytes.len() % 4 == 0 {
+        if bytes.len() <= SMALL_UPLOAD_BYTES && bytes.len().is_multiple_of(4) {
             let per = SMALL_WORDS as usize;
             for (i, chunk) in bytes.chunks(4 * per).enumerate() {
                 let mut words = Words {

@@ -129,7 +129,7 @@ impl<B: Backend, E: Element> Elements<B, E> {
         batch: Option<usize>,
     ) -> Result<Self> {
         let b = batch.unwrap_or(1);
-        if b == 0 || rotations.is_empty() || rotations.len() % b != 0 {
+        if b == 0 || rotations.is_empty() || !rotations.len().is_multiple_of(b) {
             return Err(Error::bad_arg(
                 "Elements::from_values",
                 alloc::format!(

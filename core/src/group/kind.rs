@@ -68,7 +68,7 @@ impl GroupKind {
                 Ok(no_samples)
             }
             GroupKind::E2 => {
-                if no_samples < 2 || no_samples % 2 != 0 {
+                if no_samples < 2 || !no_samples.is_multiple_of(2) {
                     return Err(Error::bad_arg(
                         "rotations_for",
                         alloc::format!(

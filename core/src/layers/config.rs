@@ -92,7 +92,7 @@ impl ConvConfig {
                 ),
             ));
         }
-        if self.kernel_size == 0 || self.kernel_size % 2 == 0 {
+        if self.kernel_size == 0 || self.kernel_size.is_multiple_of(2) {
             return Err(Error::bad_arg(
                 op,
                 alloc::format!(

@@ -105,7 +105,7 @@ impl Config {
         if factors.len() == 1 && factors[0] == 0.0 {
             return Some(vec![net.no_hidden; net.no_blocks]);
         }
-        if factors.is_empty() || factors.len() % 2 != 0 {
+        if factors.is_empty() || !factors.len().is_multiple_of(2) {
             return None;
         }
         let mut widths = Vec::new();
@@ -117,7 +117,7 @@ impl Config {
             }
             // Truncation, as the reference's int(no_hidden * factor).
             let width = (net.no_hidden as f64 * factor) as usize;
-            widths.extend(std::iter::repeat(width).take(count as usize));
+            widths.extend(std::iter::repeat_n(width, count as usize));
         }
         (widths.len() == net.no_blocks).then_some(widths)
     }
@@ -225,7 +225,7 @@ impl Config {
 
     fn check_kernel(&self, c: &mut Check) {
         let k = &self.kernel;
-        if k.size == 0 || k.size % 2 == 0 || k.size > MAX_KERNEL_SIZE {
+        if k.size == 0 || k.size.is_multiple_of(2) || k.size > MAX_KERNEL_SIZE {
             c.fail(
                 "kernel.size",
                 &k.size,
@@ -298,7 +298,7 @@ impl Config {
         );
         let deterministic = g.sampling_method == SamplingMethod::Deterministic;
         match g.name {
-            GroupName::E2 if g.no_samples % 2 != 0 => c.fail(
+            GroupName::E2 if !g.no_samples.is_multiple_of(2) => c.fail(
                 "base_group.no_samples",
                 &g.no_samples,
                 "E(2) pairs N/2 rotations with both mirrors, so N must be even",

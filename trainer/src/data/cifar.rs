@@ -53,7 +53,7 @@ impl CifarKind {
 pub fn parse_cifar(bytes: &[u8], kind: CifarKind) -> Result<Dataset> {
     let record = kind.label_bytes() + PIXELS;
     let ctx = format!("{kind:?} binary");
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(DataError::format(
             ctx,
             format!(

@@ -22,7 +22,7 @@ pub const FILES: [&str; 4] = ["train_X.bin", "train_y.bin", "test_X.bin", "test_
 /// Parses an STL-10 image buffer and its label buffer into a 3×96×96, 10-class dataset,
 /// pixels in `[0, 1]` (not normalised), transposed to row-major `[C, H, W]`.
 pub fn parse_stl10(images: &[u8], labels: &[u8]) -> Result<Dataset> {
-    if images.is_empty() || images.len() % IMAGE_BYTES != 0 {
+    if images.is_empty() || !images.len().is_multiple_of(IMAGE_BYTES) {
         return Err(DataError::format(
             "STL-10 images",
             format!(

@@ -60,7 +60,7 @@ impl Transform {
         normalization: Option<&Normalization>,
     ) -> Result<Vec<f32>> {
         let per = channels * height * width;
-        if per == 0 || images.len() % per != 0 {
+        if per == 0 || !images.len().is_multiple_of(per) {
             bail!(
                 "transform: {} values are not a batch of {channels}×{height}×{width} images",
                 images.len()

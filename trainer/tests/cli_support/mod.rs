@@ -154,7 +154,7 @@ pub fn checkpoint_epoch(dir: &Path) -> Option<u64> {
 /// if the child exits or `limit` passes first).
 pub fn wait_for_epoch(child: &mut Child, dir: &Path, epoch: u64, limit: Duration) {
     let started = Instant::now();
-    while checkpoint_epoch(dir).map_or(true, |e| e < epoch) {
+    while checkpoint_epoch(dir).is_none_or(|e| e < epoch) {
         if let Some(status) = child.try_wait().expect("poll pgcnn") {
             panic!("pgcnn exited ({status}) before epoch {epoch} was saved");
         }
