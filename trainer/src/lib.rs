@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod heap_policy;
 pub mod metrics;
 pub mod model_config;
 pub mod report;

@@ -7,5 +7,6 @@
 static ALLOCATOR: pgcnn::bench_model::CountingAlloc = pgcnn::bench_model::CountingAlloc;
 
 fn main() -> std::process::ExitCode {
+    pgcnn::heap_policy::keep_freed_memory();
     pgcnn::cli::main()
 }
