@@ -5,18 +5,6 @@ use crate::par;
 use pgcnn_core::{Element, Result};
 use rayon::prelude::*;
 
-/// Offset within the plane of the first maximum (row-major within the window) of
-/// window (i, j), comparing as the reference does.
-fn argmax<E: Element>(plane: &[E], w: usize, i: usize, j: usize) -> usize {
-    let mut best = 2 * i * w + 2 * j;
-    for q in [best + 1, best + w, best + w + 1] {
-        if plane[q] > plane[best] {
-            best = q;
-        }
-    }
-    best
-}
-
 /// Runs `f(plane index, input plane, output plane)` over all planes, in parallel when
 /// there is enough work.
 fn for_planes<E: Element, O: Send>(
@@ -51,9 +39,21 @@ pub(crate) fn max_pool2d<E: Element>(x: &[E], planes: usize, h: usize, w: usize)
     let (oh, ow) = (h / 2, w / 2);
     let mut y = vec![E::zero(); planes * oh * ow];
     for_planes(x, &mut y, planes, h * w, |_, plane, out| {
+        // Row pairs and column pairs as slices: no index arithmetic or bounds checks in
+        // the inner loop. The comparisons are those of `argmax` (the window's values in
+        // row-major order, a later one only when strictly greater), so the value is the
+        // same, NaN handling included.
         for (i, row) in out.chunks_mut(ow).enumerate() {
-            for (j, o) in row.iter_mut().enumerate() {
-                *o = plane[argmax(plane, w, i, j)];
+            let top = plane[2 * i * w..][..2 * ow].chunks_exact(2);
+            let bottom = plane[(2 * i + 1) * w..][..2 * ow].chunks_exact(2);
+            for ((o, t), b) in row.iter_mut().zip(top).zip(bottom) {
+                let mut best = t[0];
+                for v in [t[1], b[0], b[1]] {
+                    if v > best {
+                        best = v;
+                    }
+                }
+                *o = best;
             }
         }
     });
@@ -79,10 +79,34 @@ pub(crate) fn max_pool2d_backward<E: Element>(
     }
     for_planes(x, &mut dx, planes, h * w, |p, plane, out| {
         let dy = &dy[p * oh * ow..][..oh * ow];
-        for i in 0..oh {
-            for j in 0..ow {
-                let q = argmax(plane, w, i, j);
-                out[q] = out[q] + dy[i * ow + j];
+        // As in the forward: row pairs as slices, the window's values compared in
+        // row-major order, the first maximum receiving the gradient.
+        for (i, dy_row) in dy.chunks_exact(ow).enumerate() {
+            let (top_out, bottom_out) = out[2 * i * w..][..2 * w].split_at_mut(w);
+            let top = plane[2 * i * w..][..2 * ow].chunks_exact(2);
+            let bottom = plane[(2 * i + 1) * w..][..2 * ow].chunks_exact(2);
+            let top_out = top_out[..2 * ow].chunks_exact_mut(2);
+            let bottom_out = bottom_out[..2 * ow].chunks_exact_mut(2);
+            for ((((&d, t), b), to), bo) in dy_row
+                .iter()
+                .zip(top)
+                .zip(bottom)
+                .zip(top_out)
+                .zip(bottom_out)
+            {
+                let mut best = (t[0], 0);
+                for (v, k) in [(t[1], 1), (b[0], 2), (b[1], 3)] {
+                    if v > best.0 {
+                        best = (v, k);
+                    }
+                }
+                let slot = match best.1 {
+                    0 => &mut to[0],
+                    1 => &mut to[1],
+                    2 => &mut bo[0],
+                    _ => &mut bo[1],
+                };
+                *slot = *slot + d;
             }
         }
     });
