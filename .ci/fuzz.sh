@@ -45,6 +45,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 failed=()
+# What went wrong, from a libFuzzer log: the panic message or allocation report (the
+# backtrace that follows can be long), libFuzzer's verdict, then the log's last lines.
+show_failure() {
+    local log=$1
+    grep -E -A2 'panicked at|pgcnn-fuzz: allocation|ERROR: libFuzzer|^SUMMARY' "$log" |
+        head -n 30 || true
+    echo "   -- last lines of the log:"
+    tail -n 40 "$log"
+}
 report_artifacts() {
     local t=$1
     for a in fuzz/artifacts/"$t"/*; do
@@ -76,7 +85,7 @@ for t in "${targets[@]}"; do
         echo "== $t: checking ${#seeds[@]} seeds parse"
         if ! PGCNN_FUZZ_SEEDS_MUST_PARSE=1 cargo fuzz run -s none "$t" "${seeds[@]}" \
             -- -rss_limit_mb="$RSS_LIMIT_MB" -timeout="$TIMEOUT_S" >"$log" 2>&1; then
-            tail -n 40 "$log"
+            show_failure "$log"
             echo "== $t: FAILED: a seed was rejected or crashed"
             failed+=("$t (seeds)")
             continue
@@ -91,8 +100,8 @@ for t in "${targets[@]}"; do
         grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|Done )' "$log" |
             sed 's/^/   /' || true
     else
-        tail -n 60 "$log"
-        echo "== $t: FAILED (crash, hang or allocation over ${RSS_LIMIT_MB} MB)"
+        show_failure "$log"
+        echo "== $t: FAILED (panic, hang over ${TIMEOUT_S} s, or too much memory)"
         report_artifacts "$t"
         failed+=("$t")
     fi
@@ -103,4 +112,4 @@ if ((${#failed[@]} > 0)); then
     echo "reproduce: cargo fuzz run -s none TARGET fuzz/artifacts/TARGET/<file>"
     exit 1
 fi
-echo "fuzzing: ${#targets[@]} targets, ${FUZZ_SECONDS}s each, no crash"
+echo "fuzzing: ${#targets[@]} targets, ${FUZZ_SECONDS}s each, no crash (${SECONDS}s in all)"
