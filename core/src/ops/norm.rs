@@ -144,19 +144,13 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                 "no axes given: every value would be normalised by itself",
             ));
         }
-        // Validate as the composite path would: every axis in range, then no repeats.
-        let mut reduced = vec![false; self.rank()];
+        // Validate as the composite path would: every axis in range (mean_axes checks
+        // that first), then no repeats (as its sum does).
         for &a in axes {
             self.shape().axis("mean", a)?;
         }
-        for &a in axes {
-            let ax = self.shape().axis("reduce", a)?;
-            if reduced[ax] {
-                return Err(Error::bad_arg(
-                    "reduce",
-                    format!("axes {axes:?} repeat an axis"),
-                ));
-            }
+        let mut reduced = vec![false; self.rank()];
+        for ax in self.distinct_axes(axes)? {
             reduced[ax] = true;
         }
         match norm_layout(self.dims(), &reduced) {

@@ -87,7 +87,9 @@ impl<B: Backend, E: Element> Tensor<B, E> {
             .mul_scalar(E::one() / E::from_usize(self.numel()))
     }
 
-    fn reduce_axes(&self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Self> {
+    /// `axes` (negative counts from the end) as axis numbers in increasing order; an
+    /// error for an axis out of range or given twice.
+    pub(crate) fn distinct_axes(&self, axes: &[isize]) -> Result<Vec<usize>> {
         let mut norm: Vec<usize> = axes
             .iter()
             .map(|&a| self.shape().axis("reduce", a))
@@ -99,6 +101,11 @@ impl<B: Backend, E: Element> Tensor<B, E> {
                 alloc::format!("axes {axes:?} repeat an axis"),
             ));
         }
+        Ok(norm)
+    }
+
+    fn reduce_axes(&self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Self> {
+        let norm = self.distinct_axes(axes)?;
         let mut t = self.clone();
         // Last axis first, so the remaining axis numbers stay valid without keepdim.
         for &ax in norm.iter().rev() {
