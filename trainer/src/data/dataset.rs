@@ -85,7 +85,7 @@ impl Dataset {
         width: usize,
         classes: usize,
     ) -> Result<Self> {
-        let images = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let images = pixels.iter().map(|&p| pixel_value(p)).collect();
         Dataset::new(images, labels, channels, height, width, classes)
     }
 
@@ -205,4 +205,9 @@ impl Dataset {
         });
         Ok(())
     }
+}
+
+/// A byte pixel `0..=255` as the `f32` every dataset holds: scaled to `[0, 1]` (`x / 255`).
+pub fn pixel_value(p: u8) -> f32 {
+    f32::from(p) / 255.0
 }

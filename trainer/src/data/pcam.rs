@@ -12,10 +12,10 @@
 //! gzip, shuffle, Fletcher-32), read in windows of rows straight into the `f32` images,
 //! so the file itself is never held in memory. (hdf5-pure 0.47 does not know the chunk
 //! layout version 5 that HDF5 ≥ 2.0 writes only when asked for `libver="latest"`; such
-//! a file is a clean "not a readable HDF5 file" error. PCam's own files predate it.) Without the feature, loading PCam is an
-//! error that says so. They are distributed gzip-compressed (`.h5.gz`); HDF5 cannot be
-//! read through gzip, so a directory with only the `.h5.gz` files is an error asking to
-//! gunzip them.
+//! a file is a clean "not a readable HDF5 file" error. PCam's own files predate it.)
+//! Without the feature, loading PCam is an error that says so. They are distributed
+//! gzip-compressed (`.h5.gz`); HDF5 cannot be read through gzip, so a directory with only
+//! the `.h5.gz` files is an error asking to gunzip them.
 //!
 //! Memory: the images are held as `f32` `[N, C, H, W]`, 110,592 bytes each: the test and
 //! validation splits take 3.6 GB each, the training split 29 GB.
@@ -130,7 +130,7 @@ mod hdf5 {
 
     use hdf5_pure::{DType, Dataset as H5Dataset, File};
 
-    use crate::data::dataset::Dataset;
+    use crate::data::dataset::{pixel_value, Dataset};
     use crate::data::error::{DataError, Result};
     use crate::data::io::is_gzip;
 
@@ -310,7 +310,7 @@ mod hdf5 {
             for hwc in raw.chunks_exact(IMAGE_BYTES) {
                 // HWC → CHW: channel c of pixel p is byte 3·p + c.
                 for c in 0..3 {
-                    images.extend((0..plane).map(|p| f32::from(hwc[3 * p + c]) / 255.0));
+                    images.extend((0..plane).map(|p| pixel_value(hwc[3 * p + c])));
                 }
             }
             start += rows;
