@@ -175,6 +175,43 @@ impl Cuda {
         }
     }
 
+    /// A buffer for one chunk's `cout`-channel maps in the other order (images and
+    /// channels swapped), needed only when a chunk holds more than one image.
+    fn staging<E: Element>(
+        &self,
+        op: &'static str,
+        d: &Conv2dDesc,
+        pl: &Plan,
+    ) -> Result<Option<CudaStorage<E>>> {
+        if pl.chunk > 1 {
+            Ok(Some(self.alloc::<E>(op, d.out_channels * pl.chunk * pl.p)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The address of `dy`'s images `b0..b0 + nb` laid out `[cout, nb, p]`, as the
+    /// gradient GEMMs read them: the chunk itself for one image, else its copy in
+    /// `staged` (from [`Self::staging`]).
+    fn dy_channels_first<E: Element>(
+        &self,
+        dy: &CudaStorage<E>,
+        staged: Option<&CudaStorage<E>>,
+        b0: usize,
+        nb: usize,
+        d: &Conv2dDesc,
+        pl: &Plan,
+    ) -> Result<u64> {
+        let dy_chunk = dy.ptr_at(b0 * d.out_channels * pl.p);
+        match staged {
+            Some(s) if nb > 1 => {
+                self.swap_images_channels::<E>(dy_chunk, s.ptr(), nb, d.out_channels, pl.p, false)?;
+                Ok(s.ptr())
+            }
+            _ => Ok(dy_chunk),
+        }
+    }
+
     pub(crate) fn conv2d_impl<E: Element>(
         &self,
         x: &CudaStorage<E>,
@@ -190,11 +227,7 @@ impl Cuda {
             return Ok(y);
         }
         let col = self.alloc::<E>(OP, pl.rows * pl.chunk * pl.p)?;
-        let staged = if pl.chunk > 1 {
-            Some(self.alloc::<E>(OP, d.out_channels * pl.chunk * pl.p)?)
-        } else {
-            None
-        };
+        let staged = self.staging::<E>(OP, d, &pl)?;
         for b0 in (0..d.batch).step_by(pl.chunk) {
             let nb = pl.chunk.min(d.batch - b0);
             let out = y.ptr_at(b0 * d.out_channels * pl.p);
@@ -245,29 +278,11 @@ impl Cuda {
         // col2im writes every element of dx.
         let dx = self.alloc::<E>(OP, d.input_len())?;
         let dcol = self.alloc::<E>(OP, pl.rows * pl.chunk * pl.p)?;
-        let staged = if pl.chunk > 1 {
-            Some(self.alloc::<E>(OP, d.out_channels * pl.chunk * pl.p)?)
-        } else {
-            None
-        };
+        let staged = self.staging::<E>(OP, d, &pl)?;
         let hw = d.in_h * d.in_w;
         for b0 in (0..d.batch).step_by(pl.chunk) {
             let nb = pl.chunk.min(d.batch - b0);
-            let dy_chunk = dy.ptr_at(b0 * d.out_channels * pl.p);
-            let dyt = match (&staged, nb) {
-                (Some(s), n) if n > 1 => {
-                    self.swap_images_channels::<E>(
-                        dy_chunk,
-                        s.ptr(),
-                        nb,
-                        d.out_channels,
-                        pl.p,
-                        false,
-                    )?;
-                    s.ptr()
-                }
-                _ => dy_chunk,
-            };
+            let dyt = self.dy_channels_first::<E>(dy, staged.as_ref(), b0, nb, d, &pl)?;
             let n = nb * pl.p;
             // dcol[g] (K × n) = W[g]ᵀ · dyt[g], W[g] stored [cog, K].
             let g = RowGemm {
@@ -322,29 +337,11 @@ impl Cuda {
             return Ok(dw);
         }
         let col = self.alloc::<E>(OP, pl.rows * pl.chunk * pl.p)?;
-        let staged = if pl.chunk > 1 {
-            Some(self.alloc::<E>(OP, d.out_channels * pl.chunk * pl.p)?)
-        } else {
-            None
-        };
+        let staged = self.staging::<E>(OP, d, &pl)?;
         for (i, b0) in (0..d.batch).step_by(pl.chunk).enumerate() {
             let nb = pl.chunk.min(d.batch - b0);
             self.im2col::<E>(OP, x.ptr(), col.ptr(), &pl, b0, nb)?;
-            let dy_chunk = dy.ptr_at(b0 * d.out_channels * pl.p);
-            let dyt = match (&staged, nb) {
-                (Some(s), n) if n > 1 => {
-                    self.swap_images_channels::<E>(
-                        dy_chunk,
-                        s.ptr(),
-                        nb,
-                        d.out_channels,
-                        pl.p,
-                        false,
-                    )?;
-                    s.ptr()
-                }
-                _ => dy_chunk,
-            };
+            let dyt = self.dy_channels_first::<E>(dy, staged.as_ref(), b0, nb, d, &pl)?;
             let n = nb * pl.p;
             // dW[g] (cog × K) (+)= dyt[g] (cog × n) · col[g]ᵀ, col[g] stored [K, n].
             let g = RowGemm {
