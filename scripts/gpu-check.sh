@@ -7,8 +7,9 @@
 #   scripts/gpu-check.sh run     # on the GPU machine, from the repository root, with
 #                                # target/gpu-check/ copied along (a few minutes)
 #
-# `run` does, in order: the comparison tests of every primitive (the fused normalisation
-# in its own executable) and of a small network against the reference on the GPU (PGCNN_REQUIRE_CUDA=1: no silent skip); a short
+# `run` does, in order: the comparison tests against the reference on the GPU — every
+# primitive, the fused normalisation, a small network, and training steps of small partial
+# G-CNNs (PGCNN_REQUIRE_CUDA=1: no silent skip); a short
 # training run on CUDA and on the CPU, to compare their losses; `pgcnn bench` on the
 # BENCHMARKS.md configs; and prints a table of training-step times against the reference
 # implementation's H100 figures last. It exits non-zero when a test fails or a bench
@@ -40,21 +41,21 @@ build() {
     cargo build --release -p pgcnn
     local tests
     tests=$(cargo test --release -p pgcnn-tests --test cuda_primitives --test cuda_network \
-        --test cuda_norm --no-run --message-format=json |
+        --test cuda_norm --test cuda_models --no-run --message-format=json |
         python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"].startswith("cuda_"):
         print(m["target"]["name"], m["executable"])')
-    [[ $(wc -l <<<"$tests") -eq 3 ]] || { echo "expected three test executables, got: $tests" >&2; exit 1; }
+    [[ $(wc -l <<<"$tests") -eq 4 ]] || { echo "expected four test executables, got: $tests" >&2; exit 1; }
     rm -rf "$BUNDLE" && mkdir -p "$BUNDLE"
     cp target/release/pgcnn "$BUNDLE/pgcnn"
     local name exe
     while read -r name exe; do cp "$exe" "$BUNDLE/$name"; done <<<"$tests"
     # Line tables stay out: the bundle travels with a 64 MiB limit. Symbols stay, for
     # readable backtraces.
-    strip --strip-debug "$BUNDLE/pgcnn" "$BUNDLE/cuda_primitives" "$BUNDLE/cuda_network" "$BUNDLE/cuda_norm"
+    strip --strip-debug "$BUNDLE/pgcnn" "$BUNDLE/cuda_primitives" "$BUNDLE/cuda_network" "$BUNDLE/cuda_norm" "$BUNDLE/cuda_models"
     git rev-parse HEAD >"$BUNDLE/commit" 2>/dev/null || true
     du -sh "$BUNDLE"/*
     echo "now: scripts/gpu-check.sh run (on the GPU machine, with $BUNDLE copied along)"
@@ -69,7 +70,7 @@ run() {
     export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export RUST_BACKTRACE=1
     local pgcnn="$BUNDLE/pgcnn" failed=0
-    [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" && -x "$BUNDLE/cuda_norm" ]] ||
+    [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" && -x "$BUNDLE/cuda_norm" && -x "$BUNDLE/cuda_models" ]] ||
         { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
     echo "== bundle of commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown)"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
@@ -77,7 +78,7 @@ run() {
     echo "== comparison tests (GPU against the reference)"
     tests="passed"
     local t
-    for t in cuda_primitives cuda_network cuda_norm; do
+    for t in cuda_primitives cuda_network cuda_norm cuda_models; do
         # Only the GPU tests (and the missing-device check): the emulator's need g++.
         PGCNN_REQUIRE_CUDA=1 timeout 240 "$BUNDLE/$t" gpu_ missing_devices --test-threads 1 --nocapture ||
             { tests="FAILED"; failed=1; }

@@ -1,6 +1,7 @@
 //! The [`Cuda`] backend value: one device's context, stream, cuBLAS handle, compiled
 //! kernels and memory pool, shared by every clone.
 
+use crate::activity::{Activity, Counters};
 use crate::emulator::Emulator;
 use crate::kernels::{self, Kernels, TypedKernels};
 use crate::nvrtc;
@@ -46,6 +47,8 @@ pub(crate) struct Device {
     pub(crate) kernels: Kernels,
     pub(crate) pool: Arc<Pool>,
     pub(crate) rt: Arc<Runtime>,
+    /// What has been asked of the device (see [`Cuda::activity`]).
+    pub(crate) activity: Counters,
 }
 
 /// Compiled images by NVRTC target: compiling takes a second or two, so each process
@@ -134,6 +137,7 @@ impl Cuda {
                 kernels,
                 pool: Pool::new(Arc::clone(&rt)),
                 rt,
+                activity: Counters::default(),
             }),
             math: MathMode::default(),
             column_bytes: COLUMN_BYTES,
@@ -199,7 +203,15 @@ impl Cuda {
     /// Waits until all queued work has finished (for timing: synchronise before reading
     /// the clock), and reports any error a kernel raised since the last check.
     pub fn synchronize(&self) -> Result<()> {
+        self.dev.activity.synchronization();
         self.dev.rt.synchronize().map_err(driver_err("synchronize"))
+    }
+
+    /// What has been asked of the device since it was opened: launches by op, cuBLAS
+    /// calls, copies, waits. [`Activity::since`] gives one stretch of work, e.g. a
+    /// training step; the counts are the same on the emulator as on a GPU.
+    pub fn activity(&self) -> Activity {
+        self.dev.activity.snapshot()
     }
 
     /// The allocator's counters.
@@ -209,6 +221,7 @@ impl Cuda {
 
     /// Returns cached device memory to the driver (it is kept for reuse otherwise).
     pub fn release_cached_memory(&self) -> Result<()> {
+        self.dev.activity.synchronization();
         self.dev
             .pool
             .release_cached()
@@ -247,6 +260,7 @@ impl Cuda {
         if bytes == 0 {
             return Ok(());
         }
+        self.dev.activity.memset();
         self.dev.rt.memset_zero(ptr, bytes).map_err(driver_err(op))
     }
 
@@ -261,6 +275,7 @@ impl Cuda {
         if bytes == 0 {
             return Ok(());
         }
+        self.dev.activity.device_copy();
         self.dev
             .rt
             .copy_dtod(dst, src, bytes)

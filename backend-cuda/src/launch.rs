@@ -45,6 +45,7 @@ impl Cuda {
         args: A,
     ) -> Result<()> {
         let mut params = args.pointers();
+        self.dev.activity.launch(op);
         // The arguments live in `args` until this returns; the driver copies them.
         self.dev
             .rt

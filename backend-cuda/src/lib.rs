@@ -29,6 +29,7 @@
 //! # Ok::<(), pgcnn_cuda::CudaUnavailable>(())
 //! ```
 
+mod activity;
 mod backend;
 mod device;
 mod emulator;
@@ -42,6 +43,7 @@ mod probe;
 mod runtime;
 mod storage;
 
+pub use activity::Activity;
 pub use device::{Cuda, MathMode};
 pub use pool::PoolStats;
 pub use probe::{check_libraries, probe, probe_device, CudaUnavailable, DeviceInfo};

@@ -94,6 +94,7 @@ impl Cuda {
             }
             return Ok(());
         }
+        self.dev.activity.gemm();
         self.dev
             .rt
             .gemm(&g.col_major(), E::DTYPE, tf32, g.accumulate)

@@ -56,6 +56,7 @@ impl Cuda {
             }
             return Ok(());
         }
+        self.dev.activity.host_upload(bytes.len());
         self.dev.rt.copy_htod(dst, bytes).map_err(driver_err(op))
     }
 
@@ -71,6 +72,7 @@ impl Cuda {
                 std::mem::size_of_val(&out[..]),
             )
         };
+        self.dev.activity.download(bytes.len());
         self.dev
             .rt
             .copy_dtoh(bytes, s.ptr())

@@ -76,6 +76,31 @@ impl Report {
         want: &[E],
         rel: f64,
     ) {
+        self.check_scaled(what, got, want, rel, 1e-30)
+    }
+
+    /// As [`Report::check_rel`], but within `rel` of the largest |want| or of `floor`,
+    /// whichever is larger: for quantities that can be zero up to rounding (the mean of
+    /// a symmetric draw), whose rounding noise no relative tolerance covers.
+    pub fn check_floor<E: Element>(
+        &mut self,
+        what: impl Into<String>,
+        got: Result<Vec<E>>,
+        want: &[E],
+        rel: f64,
+        floor: f64,
+    ) {
+        self.check_scaled(what, got, want, rel, floor)
+    }
+
+    fn check_scaled<E: Element>(
+        &mut self,
+        what: impl Into<String>,
+        got: Result<Vec<E>>,
+        want: &[E],
+        rel: f64,
+        floor: f64,
+    ) {
         self.cases += 1;
         let what = what.into();
         let got = match got {
@@ -84,7 +109,7 @@ impl Report {
         };
         let g: Vec<f64> = got.iter().map(|&v| Element::to_f64(v)).collect();
         let w: Vec<f64> = want.iter().map(|&v| Element::to_f64(v)).collect();
-        let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+        let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(floor);
         let ratio = tolerance_ratio(&g, &w, rel * scale, rel);
         if ratio > 1.0 {
             let worst = (0..g.len().min(w.len()))
