@@ -3,8 +3,8 @@
 use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::{
-    Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
-    NormForward, NormLayout, ReduceOp, UnaryOp,
+    AdamHyper, AdamUpdated, Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc,
+    GemmDesc, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -155,5 +155,14 @@ impl Backend for Cuda {
         layout: NormLayout,
     ) -> Result<NormBackward<CudaStorage<E>>> {
         self.normalize_backward_impl(dy, x, mean, rstd, gamma, layout)
+    }
+    fn adam_update<E: Element>(
+        &self,
+        value: &CudaStorage<E>,
+        grad: &CudaStorage<E>,
+        moments: Option<(&CudaStorage<E>, &CudaStorage<E>)>,
+        h: &AdamHyper,
+    ) -> Result<AdamUpdated<CudaStorage<E>>> {
+        self.adam_update_impl(value, grad, moments, h)
     }
 }

@@ -194,6 +194,53 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     ) -> Result<NormBackward<Self::Storage<E>>> {
         crate::reference::norm::normalize_backward(self, dy, x, mean, rstd, gamma, layout)
     }
+
+    // ---- optimiser updates (provided) ------------------------------------------------
+
+    /// One Adam update of a parameter (torch.optim.Adam, L2 weight decay), elementwise
+    /// over buffers of equal length, with every constant of `h` rounded to `E` first:
+    ///
+    /// `g = grad + weight_decay · value` (just `grad` when the decay is 0),
+    /// `m' = beta1 · m + (1 - beta1) · g`, `v' = beta2 · v + (1 - beta2) · g²`
+    /// (`m' = (1 - beta1) · g` and `v' = (1 - beta2) · g²` when `moments` is `None`, the
+    /// parameter's first update), and
+    /// `value' = value + (m' / (sqrt(v') · (1 / bias_correction2_sqrt) + eps)) · (-step_size)`.
+    ///
+    /// The default runs these as separate maps, one rounding per operation; overrides
+    /// fuse them into one pass and must round the same way (no fused multiply-add), so
+    /// that every backend takes bit-identical steps.
+    fn adam_update<E: Element>(
+        &self,
+        value: &Self::Storage<E>,
+        grad: &Self::Storage<E>,
+        moments: Option<(&Self::Storage<E>, &Self::Storage<E>)>,
+        h: &AdamHyper,
+    ) -> Result<AdamUpdated<Self::Storage<E>>> {
+        crate::reference::adam::adam_update(self, value, grad, moments, h)
+    }
+}
+
+/// The constants of one [`Backend::adam_update`] (in f64; the update rounds each to the
+/// element type).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamHyper {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// L2 decay added to the gradient; 0 adds nothing.
+    pub weight_decay: f64,
+    /// `lr / (1 - beta1^t)` for the parameter's t-th update.
+    pub step_size: f64,
+    /// `sqrt(1 - beta2^t)`.
+    pub bias_correction2_sqrt: f64,
+}
+
+/// What [`Backend::adam_update`] returns: the new value and moments.
+#[derive(Debug)]
+pub struct AdamUpdated<S> {
+    pub value: S,
+    pub exp_avg: S,
+    pub exp_avg_sq: S,
 }
 
 /// A contiguous buffer viewed as `[outer, channels, inner]` for a per-channel

@@ -8,7 +8,8 @@ mod cuda_support;
 
 use cuda_support::{emulator, gpu, steps, up, values, Report};
 use pgcnn_core::backend::{
-    AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp, UnaryOp,
+    AdamHyper, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp,
+    UnaryOp,
 };
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
@@ -474,6 +475,82 @@ fn pool<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
     }
 }
 
+/// The fused Adam update equals the provided body (separate maps) bit for bit: first and
+/// later updates, with and without weight decay, odd lengths, extreme gradients.
+fn optim<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    for (n, first, weight_decay, step) in [
+        (1, true, 0.0, 1u32),
+        (1000, true, 1e-4, 1),
+        (1000, false, 0.0, 2),
+        (4097, false, 5e-4, 37),
+        (70_000, false, 1e-2, 1000),
+    ] {
+        let (b1, b2) = (0.9f64, 0.999f64);
+        let t = f64::from(step);
+        let h = AdamHyper {
+            beta1: b1,
+            beta2: b2,
+            eps: 1e-8,
+            weight_decay,
+            step_size: 1e-3 / (1.0 - b1.powf(t)),
+            bias_correction2_sqrt: (1.0 - b2.powf(t)).sqrt(),
+        };
+        let value = values::<E>(rng, n, -2.0, 2.0);
+        let mut grad = values::<E>(rng, n, -1.0, 1.0);
+        if n > 3 {
+            // Tiny, huge and zero gradients (where eps matters and where it does not).
+            grad[0] = E::from_f64(1e-30);
+            grad[1] = E::from_f64(3e4);
+            grad[2] = E::zero();
+        }
+        let m = values::<E>(rng, n, -0.1, 0.1);
+        let v = values::<E>(rng, n, 0.0, 0.01);
+        let want = Reference
+            .adam_update(&value, &grad, (!first).then_some((&m, &v)), &h)
+            .expect("reference");
+        let got = (|| {
+            let (value, grad) = (up(c, &value)?, up(c, &grad)?);
+            let (m, v) = (up(c, &m)?, up(c, &v)?);
+            let out = c.adam_update(&value, &grad, (!first).then_some((&m, &v)), &h)?;
+            Ok::<_, pgcnn_core::Error>((
+                c.download(&out.value)?,
+                c.download(&out.exp_avg)?,
+                c.download(&out.exp_avg_sq)?,
+            ))
+        })();
+        let case = format!("adam_update n={n} first={first} wd={weight_decay} step={step}");
+        match got {
+            Ok((value, m, v)) => {
+                r.check_exact(format!("{case}: value"), Ok(value), &want.value);
+                r.check_exact(format!("{case}: exp_avg"), Ok(m), &want.exp_avg);
+                r.check_exact(format!("{case}: exp_avg_sq"), Ok(v), &want.exp_avg_sq);
+            }
+            Err(e) => r.failures.push(format!("{case}: error {e}")),
+        }
+    }
+    // Mismatched lengths are errors, not reads past a buffer.
+    let short = up(c, &values::<E>(rng, 3, -1.0, 1.0));
+    let long = up(c, &values::<E>(rng, 4, -1.0, 1.0));
+    if let (Ok(short), Ok(long)) = (short, long) {
+        let h = AdamHyper {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            step_size: 1e-3,
+            bias_correction2_sqrt: 1.0,
+        };
+        r.check_err(
+            "adam_update gradient length",
+            c.adam_update(&long, &short, None, &h),
+        );
+        r.check_err(
+            "adam_update moment length",
+            c.adam_update(&long, &long, Some((&long, &short)), &h),
+        );
+    }
+}
+
 fn primitives<E: Element>(c: &Cuda, rel: f64, rel_conv: f64) {
     let mut r = Report::new(c, rel);
     let mut rng = Rng::seed(7);
@@ -485,6 +562,7 @@ fn primitives<E: Element>(c: &Cuda, rel: f64, rel_conv: f64) {
     gemm::<E>(c, &mut r, &mut rng);
     conv::<E>(c, &mut r, &mut rng, rel_conv);
     pool::<E>(c, &mut r, &mut rng);
+    optim::<E>(c, &mut r, &mut rng);
     r.finish();
 }
 

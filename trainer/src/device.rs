@@ -3,6 +3,12 @@
 //! The rest of the trainer is generic over the backend; [`with_backend`] makes the one
 //! top-level choice and calls the generic code with the concrete type, so there is no
 //! per-op dynamic dispatch.
+//!
+//! For developers: with `PGCNN_CUDA_EMULATOR=DIR` in the environment, `--device cuda`
+//! runs the CUDA backend on its kernel emulator (built in DIR with g++), which executes
+//! the same host code and kernel sources on the CPU — very slowly, but with the same
+//! launches, copies and waits as a GPU, so `pgcnn bench --device cuda` can count them on
+//! a machine without one.
 
 use anyhow::{bail, Result};
 use pgcnn_cpu::Cpu;
@@ -47,6 +53,9 @@ impl fmt::Display for DeviceRequest {
     }
 }
 
+/// Names a directory: `--device cuda` then runs on the kernel emulator (module docs).
+const EMULATOR_VAR: &str = "PGCNN_CUDA_EMULATOR";
+
 /// The backend chosen, ready to use.
 pub enum Device {
     Cpu(Cpu),
@@ -58,6 +67,15 @@ impl Device {
     pub fn open(request: DeviceRequest) -> Result<Device> {
         match request {
             DeviceRequest::Cpu => Ok(Device::Cpu(Cpu)),
+            DeviceRequest::Cuda(0) if std::env::var_os(EMULATOR_VAR).is_some() => {
+                let dir = std::env::var_os(EMULATOR_VAR).unwrap_or_default();
+                match Cuda::emulated(std::path::Path::new(&dir)) {
+                    Ok(c) => Ok(Device::Cuda(Box::new(c))),
+                    Err(why) => bail!(
+                        "{EMULATOR_VAR} is set but the kernel emulator could not be built: {why}"
+                    ),
+                }
+            }
             DeviceRequest::Cuda(n) => match Cuda::new(n) {
                 Ok(c) => Ok(Device::Cuda(Box::new(c))),
                 Err(why) => bail!("--device cuda:{n} is not usable: {why}"),

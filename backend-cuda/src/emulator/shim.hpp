@@ -35,6 +35,13 @@ static inline T min(T a, T b) {
     return b < a ? b : a;
 }
 
+// CUDA's round-to-nearest intrinsics: g++ in ISO C++ mode never contracts, so plain
+// operations round the same way.
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+
 // The CUDA math functions the kernels use are the C library's of the same names.
 using std::cos;
 using std::exp;

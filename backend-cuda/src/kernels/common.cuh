@@ -33,6 +33,14 @@ __device__ __forceinline__ double k_fmax(double a, double b) { return fmax(a, b)
 __device__ __forceinline__ float k_fmin(float a, float b) { return fminf(a, b); }
 __device__ __forceinline__ double k_fmin(double a, double b) { return fmin(a, b); }
 
+// Products and sums rounded one at a time: NVRTC may otherwise contract `a * b + c`
+// into a fused multiply-add, which rounds once and so differs from the same operations
+// run as separate kernels.
+__device__ __forceinline__ float k_mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double k_mul(double a, double b) { return __dmul_rn(a, b); }
+__device__ __forceinline__ float k_add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ double k_add(double a, double b) { return __dadd_rn(a, b); }
+
 // First index and stride of a grid-stride loop, in 64 bits.
 #define GRID_START ((u64)blockIdx.x * blockDim.x + threadIdx.x)
 #define GRID_STRIDE ((u64)gridDim.x * blockDim.x)

@@ -49,6 +49,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("conv.cu", include_str!("conv.cu")),
     ("pool.cu", include_str!("pool.cu")),
     ("norm.cu", include_str!("norm.cu")),
+    ("optim.cu", include_str!("optim.cu")),
 ];
 
 const COMMON: &str = include_str!("common.cuh");
@@ -186,6 +187,7 @@ typed_kernels!(
     norm_finish_backward,
     norm_apply_forward,
     norm_apply_backward,
+    adam_update,
 );
 
 /// All loaded kernels.

@@ -7,5 +7,6 @@ pub(crate) mod gemm;
 mod memory;
 mod movement;
 mod norm;
+mod optim;
 mod pool;
 mod reduce;

@@ -12,7 +12,7 @@
 //! The bias corrections and the step size are computed in `f64` and rounded once to the
 //! element type, as PyTorch computes them in Python floats.
 
-use crate::backend::Backend;
+use crate::backend::{AdamHyper, Backend};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -82,7 +82,8 @@ impl<B: Backend, E: Element> Clone for AdamSlots<B, E> {
 }
 
 /// One Adam update of `value` (detached) with gradient `grad`: the new value and state.
-/// `prev` is `None` on the parameter's first update.
+/// `prev` is `None` on the parameter's first update. The arithmetic is the backend's
+/// [`Backend::adam_update`](crate::Backend::adam_update) (one fused pass on a GPU).
 pub(crate) fn adam_update<B: Backend, E: Element>(
     cfg: &AdamConfig,
     value: &Tensor<B, E>,
@@ -91,45 +92,32 @@ pub(crate) fn adam_update<B: Backend, E: Element>(
     lr: f64,
     weight_decay: f64,
 ) -> Result<(Tensor<B, E>, AdamSlots<B, E>)> {
-    let e = E::from_f64;
     let (b1, b2) = cfg.betas;
-    let g = if weight_decay != 0.0 {
-        grad.add(&value.mul_scalar(e(weight_decay))?)?
-    } else {
-        grad.clone()
-    };
-    let g_sq = g.square()?;
-    // On the first step the moments are zero, and β·0 + x = x exactly, so skipping the
-    // zero terms changes no bit.
-    let (step, exp_avg, exp_avg_sq) = match prev {
-        None => (1, g.mul_scalar(e(1.0 - b1))?, g_sq.mul_scalar(e(1.0 - b2))?),
-        Some(s) => (
-            s.step + 1,
-            s.exp_avg
-                .mul_scalar(e(b1))?
-                .add(&g.mul_scalar(e(1.0 - b1))?)?,
-            s.exp_avg_sq
-                .mul_scalar(e(b2))?
-                .add(&g_sq.mul_scalar(e(1.0 - b2))?)?,
-        ),
-    };
+    let step = prev.map_or(1, |s| s.step + 1);
     // A real power (libm's pow), as Python's `beta ** step` computes it.
     let t = step as f64;
-    let bias_correction1 = 1.0 - Float::powf(b1, t);
-    let bias_correction2 = 1.0 - Float::powf(b2, t);
-    let step_size = lr / bias_correction1;
-    let denom = exp_avg_sq
-        .sqrt()?
-        .div_scalar(e(Float::sqrt(bias_correction2)))?
-        .add_scalar(e(cfg.eps))?;
-    let update = exp_avg.div(&denom)?.mul_scalar(e(-step_size))?;
-    let new_value = value.add(&update)?.detach();
+    let hyper = AdamHyper {
+        beta1: b1,
+        beta2: b2,
+        eps: cfg.eps,
+        weight_decay,
+        step_size: lr / (1.0 - Float::powf(b1, t)),
+        bias_correction2_sqrt: Float::sqrt(1.0 - Float::powf(b2, t)),
+    };
+    let backend = value.backend();
+    let out = backend.adam_update(
+        value.storage(),
+        grad.storage(),
+        prev.map(|s| (s.exp_avg.storage(), s.exp_avg_sq.storage())),
+        &hyper,
+    )?;
+    let dims = value.dims().to_vec();
     Ok((
-        new_value,
+        Tensor::from_storage(backend, out.value, dims.clone())?,
         AdamSlots {
             step,
-            exp_avg: exp_avg.detach(),
-            exp_avg_sq: exp_avg_sq.detach(),
+            exp_avg: Tensor::from_storage(backend, out.exp_avg, dims.clone())?,
+            exp_avg_sq: Tensor::from_storage(backend, out.exp_avg_sq, dims)?,
         },
     ))
 }

@@ -7,7 +7,11 @@ use crate::error::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
 
+pub(crate) mod adam;
 pub(crate) mod norm;
+
+/// The length check of [`Backend::adam_update`], for overrides to share.
+pub use adam::check_lengths as check_adam_lengths;
 
 /// The oracle backend. Single-threaded, host memory, no tricks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

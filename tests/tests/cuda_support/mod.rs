@@ -123,6 +123,36 @@ impl Report {
         }
     }
 
+    /// `got` must equal `want` bit for bit (for ops whose every backend must round the
+    /// same way).
+    pub fn check_exact<E: Element>(
+        &mut self,
+        what: impl Into<String>,
+        got: Result<Vec<E>>,
+        want: &[E],
+    ) {
+        self.cases += 1;
+        let what = what.into();
+        let got = match got {
+            Ok(g) => g,
+            Err(e) => return self.failures.push(format!("{what}: error {e}")),
+        };
+        if got.len() != want.len() {
+            return self.failures.push(format!(
+                "{what}: {} values, want {}",
+                got.len(),
+                want.len()
+            ));
+        }
+        let bits = |v: E| Element::to_f64(v).to_bits();
+        if let Some(i) = (0..got.len()).find(|&i| bits(got[i]) != bits(want[i])) {
+            self.failures.push(format!(
+                "{what}: differs at {i}: got {} want {} (bit-exact expected)",
+                got[i], want[i]
+            ));
+        }
+    }
+
     /// `result` must be an error (bad input), not a value or a panic.
     pub fn check_err<T>(&mut self, what: &str, result: Result<T>) {
         self.cases += 1;

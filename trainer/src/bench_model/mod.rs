@@ -94,6 +94,40 @@ pub struct ModelBenchResult {
     /// 1-minute load average of the machine when the config started (others' work
     /// slows a shared machine).
     pub load_average: Option<f64>,
+    /// What one training step asked of the GPU (CUDA only): on a GPU a small model's
+    /// step is bound by launches and host waits rather than arithmetic.
+    pub device_work: Option<DeviceWork>,
+}
+
+/// The work one training step queued on a GPU, and how often the host waited for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceWork {
+    /// Kernel launches.
+    pub launches: u64,
+    /// cuBLAS GEMM calls.
+    pub gemms: u64,
+    /// Fills and device-to-device or host-to-device copies.
+    pub fills_and_copies: u64,
+    /// Times the host waited for the device (downloads, synchronisations).
+    pub host_waits: u64,
+    /// The ops with the most launches, most first.
+    pub top_launches: Vec<(String, u64)>,
+}
+
+impl DeviceWork {
+    fn from_activity(a: &pgcnn_cuda::Activity) -> Self {
+        DeviceWork {
+            launches: a.launches,
+            gemms: a.gemms,
+            fills_and_copies: a.memsets + a.device_copies + a.host_uploads,
+            host_waits: a.host_waits(),
+            top_launches: a
+                .top_ops(6)
+                .into_iter()
+                .map(|(op, n)| (op.to_string(), n))
+                .collect(),
+        }
+    }
 }
 
 /// The preset names `name` stands for: every BENCHMARKS.md config for `all`, else
@@ -197,12 +231,14 @@ pub fn bench_one<B: Backend>(
     let (train_ms, eval_ms) = (ms(&m.train_s), ms(&m.eval_s));
     let (train_med, eval_med) = (median(&train_ms), median(&eval_ms));
     let gflop = m.forward_flops / 1e9;
-    let machine = if backend.name().starts_with("cuda") {
-        MachineKind::H100
-    } else {
-        MachineKind::Cpu2Core
+    // The kernel emulator ("cuda-emulator") runs on the CPU at a tiny fraction of a
+    // GPU's speed: no reference figure compares with it.
+    let machine = match backend.name() {
+        "cuda-emulator" => None,
+        n if n.starts_with("cuda") => Some(MachineKind::H100),
+        _ => Some(MachineKind::Cpu2Core),
     };
-    let reference = reference_figures(name, machine);
+    let reference = machine.and_then(|m| reference_figures(name, m));
     let mb = |b: Option<u64>| b.map(|b| b as f64 / 1e6);
     Ok(ModelBenchResult {
         config: name.to_string(),
@@ -233,6 +269,7 @@ pub fn bench_one<B: Backend>(
         train_step_times_ms: train_ms,
         eval_forward_times_ms: eval_ms,
         load_average,
+        device_work: m.step_activity.as_ref().map(DeviceWork::from_activity),
     })
 }
 

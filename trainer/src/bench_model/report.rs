@@ -11,11 +11,17 @@ use std::path::Path;
 pub fn machine_line(r: &ModelBenchResult) -> String {
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    let work = r.device_work.as_ref().map_or(String::new(), |w| {
+        format!(
+            " launches_per_step={} gemms_per_step={} host_waits_per_step={}",
+            w.launches, w.gemms, w.host_waits
+        )
+    });
     format!(
         "bench config={} device={} threads={} batch={} steps={} train_step_ms={:.3} \
          eval_forward_ms={:.3} train_step_min_ms={:.3} eval_forward_min_ms={:.3} \
          train_gflops={:.1} eval_gflops={:.1} peak_memory_mb={} train_speedup={} \
-         eval_speedup={}",
+         eval_speedup={}{work}",
         r.config,
         r.backend,
         r.threads,
@@ -111,6 +117,26 @@ pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<
          peak: {} during the training steps",
         first.memory_method
     )?;
+    for r in results {
+        if let Some(w) = &r.device_work {
+            let top: Vec<String> = w
+                .top_launches
+                .iter()
+                .map(|(op, n)| format!("{op} {n}"))
+                .collect();
+            writeln!(
+                out,
+                "{}: one training step queued {} kernel launches, {} GEMMs and {} fills/copies, \
+                 and waited for the device {} times; most launches: {}",
+                r.config,
+                w.launches,
+                w.gemms,
+                w.fills_and_copies,
+                w.host_waits,
+                top.join(", ")
+            )?;
+        }
+    }
     if let Some(f) = results.iter().find_map(|r| r.reference.as_ref()) {
         writeln!(
             out,

@@ -12,7 +12,7 @@ use pgcnn_core::layers::{ForwardCtx, LayerParams};
 use pgcnn_core::models::Model;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{clip_grad_norm, Backend, Tensor};
-use pgcnn_cuda::Cuda;
+use pgcnn_cuda::{Activity, Cuda};
 use std::any::Any;
 use std::time::Instant;
 
@@ -33,6 +33,8 @@ pub struct Measurement {
     pub memory_method: &'static str,
     /// The losses of the timed steps (finite, or the run would have stopped).
     pub losses: Vec<f64>,
+    /// What the last timed training step asked of a GPU (CUDA only).
+    pub step_activity: Option<Activity>,
 }
 
 /// The image shape `[C, H, W]` and class count of the config's dataset (nothing is
@@ -51,6 +53,13 @@ fn synchronize<B: Backend>(backend: &B) -> Result<()> {
         cuda.synchronize()?;
     }
     Ok(())
+}
+
+/// The device's activity counters (CUDA); None on the CPU.
+fn activity<B: Backend>(backend: &B) -> Option<Activity> {
+    (backend as &dyn Any)
+        .downcast_ref::<Cuda>()
+        .map(Cuda::activity)
 }
 
 /// Seeds of the benchmark's randomness: the model's initialisation, the data, the draws.
@@ -98,7 +107,13 @@ pub fn measure<B: Backend>(
     probe.start()?;
     let mut train_s = Vec::with_capacity(steps);
     let mut losses = Vec::with_capacity(steps);
+    let mut step_activity = None;
     for i in 0..iterations {
+        let before = if i + 1 == iterations {
+            activity(backend)
+        } else {
+            None
+        };
         let start = Instant::now();
         // One iteration of trainer/src/train/run.rs's loop, on the fixed batch.
         let t = &config.train;
@@ -134,6 +149,9 @@ pub fn measure<B: Backend>(
             train_s.push(start.elapsed().as_secs_f64());
             losses.push(loss_value);
         }
+        if let (Some(before), Some(after)) = (before, activity(backend)) {
+            step_activity = Some(after.since(&before));
+        }
     }
     let train_peak_bytes = probe.peak();
 
@@ -162,5 +180,6 @@ pub fn measure<B: Backend>(
         eval_peak_bytes,
         memory_method: probe.method().as_str(),
         losses,
+        step_activity,
     })
 }
