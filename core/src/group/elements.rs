@@ -40,23 +40,40 @@ impl<B: Backend, E: Element> Elements<B, E> {
         rotations: Tensor<B, E>,
         mirrors: Option<Tensor<B, E>>,
     ) -> Result<Self> {
-        let dims = rotations.dims().to_vec();
+        Self::check_shape(kind, rotations.dims())?;
+        let raw = rotations.to_vec()?;
+        Self::with_host_copies(kind, rotations, raw, mirrors, None)
+    }
+
+    /// Rotations must be `[N]` or `[batch, N]` with N ≥ 1, and N = 1 for T(2).
+    fn check_shape(kind: GroupKind, dims: &[usize]) -> Result<()> {
         if !(dims.len() == 1 || dims.len() == 2) || dims[dims.len() - 1] == 0 {
             return Err(Error::bad_shape(
                 "Elements::new",
-                &dims,
+                dims,
                 "rotations must be [N] or [batch, N] with N ≥ 1",
             ));
         }
-        let n = dims[dims.len() - 1];
-        if kind == GroupKind::T2 && n != 1 {
+        if kind == GroupKind::T2 && dims[dims.len() - 1] != 1 {
             return Err(Error::bad_shape(
                 "Elements::new",
-                &dims,
+                dims,
                 "T2 has exactly one element",
             ));
         }
-        let raw = rotations.to_vec()?;
+        Ok(())
+    }
+
+    /// The rest of [`Elements::new`], given the rotations' values on the host (`raw`) and,
+    /// when known, the mirrors' (`known_mirrors`; downloaded otherwise).
+    fn with_host_copies(
+        kind: GroupKind,
+        rotations: Tensor<B, E>,
+        raw: Vec<E>,
+        mirrors: Option<Tensor<B, E>>,
+        known_mirrors: Option<Vec<f64>>,
+    ) -> Result<Self> {
+        let dims = rotations.dims().to_vec();
         if raw.iter().any(|v| !v.is_finite()) {
             return Err(Error::bad_arg(
                 "Elements::new",
@@ -80,7 +97,10 @@ impl<B: Backend, E: Element> Elements<B, E> {
                         "mirrors must have the shape of the rotations",
                     ));
                 }
-                let v: Vec<f64> = m.to_vec()?.iter().map(|&x| Element::to_f64(x)).collect();
+                let v: Vec<f64> = match known_mirrors {
+                    Some(v) => v,
+                    None => m.to_vec()?.iter().map(|&x| Element::to_f64(x)).collect(),
+                };
                 if v.iter().any(|&x| x != 1.0 && x != -1.0) {
                     return Err(Error::bad_arg(
                         "Elements::new",
@@ -143,8 +163,11 @@ impl<B: Backend, E: Element> Elements<B, E> {
             Some(b) => alloc::vec![b, n],
             None => alloc::vec![n],
         };
-        let r = Tensor::from_f64s(backend, rotations, dims.clone())?;
-        let m = match mirrors {
+        // The values as the device holds them (rounded to E), kept on the host as they
+        // are: no download (which on a GPU would wait for all queued work).
+        let raw: Vec<E> = rotations.iter().map(|&v| E::from_f64(v)).collect();
+        let r = Tensor::from_slice(backend, &raw, dims.clone())?;
+        let (m, mirror_values) = match mirrors {
             Some(m) => {
                 if m.len() != rotations.len() {
                     return Err(Error::bad_arg(
@@ -152,11 +175,16 @@ impl<B: Backend, E: Element> Elements<B, E> {
                         alloc::format!("{} mirrors for {} rotations", m.len(), rotations.len()),
                     ));
                 }
-                Some(Tensor::from_f64s(backend, m, dims)?)
+                let host: Vec<f64> = m.iter().map(|&v| E::from_f64(v).to_f64()).collect();
+                (
+                    Some(Tensor::from_f64s(backend, m, dims.clone())?),
+                    Some(host),
+                )
             }
-            None => None,
+            None => (None, None),
         };
-        Self::new(kind, r, m)
+        Self::check_shape(kind, &dims)?;
+        Self::with_host_copies(kind, r, raw, m, mirror_values)
     }
 
     /// The identity alone (`N = 1`): the only element of T(2).
