@@ -76,7 +76,7 @@ impl Report {
         want: &[E],
         rel: f64,
     ) {
-        self.check_scaled(what, got, want, rel, 1e-30)
+        self.check_floor(what, got, want, rel, 1e-30)
     }
 
     /// As [`Report::check_rel`], but within `rel` of the largest |want| or of `floor`,
@@ -90,22 +90,8 @@ impl Report {
         rel: f64,
         floor: f64,
     ) {
-        self.check_scaled(what, got, want, rel, floor)
-    }
-
-    fn check_scaled<E: Element>(
-        &mut self,
-        what: impl Into<String>,
-        got: Result<Vec<E>>,
-        want: &[E],
-        rel: f64,
-        floor: f64,
-    ) {
-        self.cases += 1;
-        let what = what.into();
-        let got = match got {
-            Ok(g) => g,
-            Err(e) => return self.failures.push(format!("{what}: error {e}")),
+        let Some((what, got)) = self.count(what, got) else {
+            return;
         };
         let g: Vec<f64> = got.iter().map(|&v| Element::to_f64(v)).collect();
         let w: Vec<f64> = want.iter().map(|&v| Element::to_f64(v)).collect();
@@ -131,11 +117,8 @@ impl Report {
         got: Result<Vec<E>>,
         want: &[E],
     ) {
-        self.cases += 1;
-        let what = what.into();
-        let got = match got {
-            Ok(g) => g,
-            Err(e) => return self.failures.push(format!("{what}: error {e}")),
+        let Some((what, got)) = self.count(what, got) else {
+            return;
         };
         if got.len() != want.len() {
             return self.failures.push(format!(
@@ -150,6 +133,23 @@ impl Report {
                 "{what}: differs at {i}: got {} want {} (bit-exact expected)",
                 got[i], want[i]
             ));
+        }
+    }
+
+    /// Counts a case; its values, or None after recording the error that replaced them.
+    fn count<E>(
+        &mut self,
+        what: impl Into<String>,
+        got: Result<Vec<E>>,
+    ) -> Option<(String, Vec<E>)> {
+        self.cases += 1;
+        let what = what.into();
+        match got {
+            Ok(g) => Some((what, g)),
+            Err(e) => {
+                self.failures.push(format!("{what}: error {e}"));
+                None
+            }
         }
     }
 
