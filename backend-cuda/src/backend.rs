@@ -4,7 +4,7 @@ use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::{
     AdamHyper, AdamUpdated, Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc,
-    GemmDesc, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
+    GemmDesc, Moments, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -160,7 +160,7 @@ impl Backend for Cuda {
         &self,
         value: &CudaStorage<E>,
         grad: &CudaStorage<E>,
-        moments: Option<(&CudaStorage<E>, &CudaStorage<E>)>,
+        moments: Option<Moments<'_, CudaStorage<E>>>,
         h: &AdamHyper,
     ) -> Result<AdamUpdated<CudaStorage<E>>> {
         self.adam_update_impl(value, grad, moments, h)

@@ -213,12 +213,16 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
         &self,
         value: &Self::Storage<E>,
         grad: &Self::Storage<E>,
-        moments: Option<(&Self::Storage<E>, &Self::Storage<E>)>,
+        moments: Option<Moments<'_, Self::Storage<E>>>,
         h: &AdamHyper,
     ) -> Result<AdamUpdated<Self::Storage<E>>> {
         crate::reference::adam::adam_update(self, value, grad, moments, h)
     }
 }
+
+/// Adam's first and second moment estimates `(exp_avg, exp_avg_sq)` for
+/// [`Backend::adam_update`].
+pub type Moments<'a, S> = (&'a S, &'a S);
 
 /// The constants of one [`Backend::adam_update`] (in f64; the update rounds each to the
 /// element type).

@@ -4,7 +4,7 @@
 use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use cudarc::driver::DeviceRepr;
-use pgcnn_core::backend::{AdamHyper, AdamUpdated};
+use pgcnn_core::backend::{AdamHyper, AdamUpdated, Moments};
 use pgcnn_core::{Element, Result};
 
 /// The update's constants, each rounded to the element type as the provided body rounds
@@ -50,7 +50,7 @@ impl Cuda {
         &self,
         value: &CudaStorage<E>,
         grad: &CudaStorage<E>,
-        moments: Option<(&CudaStorage<E>, &CudaStorage<E>)>,
+        moments: Option<Moments<'_, CudaStorage<E>>>,
         h: &AdamHyper,
     ) -> Result<AdamUpdated<CudaStorage<E>>> {
         const OP: &str = "adam_update";

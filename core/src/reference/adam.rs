@@ -13,7 +13,7 @@ pub(crate) fn adam_update<B: Backend, E: Element>(
     b: &B,
     value: &B::Storage<E>,
     grad: &B::Storage<E>,
-    moments: Option<(&B::Storage<E>, &B::Storage<E>)>,
+    moments: Option<Moments<'_, B::Storage<E>>>,
     h: &AdamHyper,
 ) -> Result<AdamUpdated<B::Storage<E>>> {
     let n = check_lengths(b, value, grad, moments)?;
@@ -81,7 +81,7 @@ pub fn check_lengths<B: Backend, E: Element>(
     b: &B,
     value: &B::Storage<E>,
     grad: &B::Storage<E>,
-    moments: Option<(&B::Storage<E>, &B::Storage<E>)>,
+    moments: Option<Moments<'_, B::Storage<E>>>,
 ) -> Result<usize> {
     let n = b.len(value);
     let mut others = vec![("gradient", b.len(grad))];
