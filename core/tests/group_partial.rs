@@ -377,3 +377,70 @@ fn a_partial_layer_pipeline_composes_in_f32() {
         .unwrap();
     assert!(g.is_finite() && g != 0.0);
 }
+
+/// The host copies of sampled elements (computed on the host, never read back) equal the
+/// values the tensors hold, bit for bit: random θ, every sampling path (θ, discrete keep
+/// logits, the E(2) mirror), batched and not, in f32 and f64.
+#[test]
+fn host_copies_of_sampled_elements_equal_the_tensors() {
+    use pgcnn_core::Element;
+    fn check<E: Element>(seed: u64) {
+        let mut rng = Rng::seed(seed);
+        let configs = [
+            (GroupKind::Se2, 8, SamplingMethod::Random),
+            (GroupKind::Se2, 6, SamplingMethod::Deterministic),
+            (GroupKind::E2, 8, SamplingMethod::Random),
+            (GroupKind::E2, 12, SamplingMethod::Deterministic),
+        ];
+        for (kind, n, sampling) in configs {
+            let mut layer =
+                PartialEquivariance::<Reference, E>::new(&B, PartialConfig::new(kind, n, sampling))
+                    .unwrap();
+            for _ in 0..20 {
+                // θ anywhere in (0, 1.2] (wraps past ±π at the top), logits either way.
+                for (i, p) in layer.params_mut().into_iter().enumerate() {
+                    let theta = i == 0 && sampling == SamplingMethod::Random;
+                    let v: Vec<E> = (0..p.tensor().numel())
+                        .map(|_| match theta {
+                            true => rng.uniform_range(0.01, 1.2),
+                            false => rng.uniform_range(-3.0, 3.0),
+                        })
+                        .map(E::from_f64)
+                        .collect();
+                    let dims = p.tensor().dims().to_vec();
+                    p.set(Tensor::from_slice(&B, &v, dims).unwrap()).unwrap();
+                }
+                let batch = [None, Some(3)][rng.below(2)];
+                let mode = KeepMode::Sample { temperature: 0.5 };
+                let s = layer.sample(batch, mode, &mut rng).unwrap();
+                let device: Vec<f64> = s
+                    .elements
+                    .rotations()
+                    .to_vec()
+                    .unwrap()
+                    .iter()
+                    .map(|&v| Element::to_f64(v))
+                    .collect();
+                assert_eq!(
+                    s.elements.rotation_values(),
+                    &device[..],
+                    "{kind:?} {sampling:?}"
+                );
+                let mirrors = s.elements.mirrors().map(|m| {
+                    m.to_vec()
+                        .unwrap()
+                        .iter()
+                        .map(|&v| Element::to_f64(v))
+                        .collect::<Vec<f64>>()
+                });
+                assert_eq!(
+                    s.elements.mirror_values(),
+                    mirrors.as_deref(),
+                    "{kind:?} {sampling:?}"
+                );
+            }
+        }
+    }
+    check::<f64>(40);
+    check::<f32>(41);
+}

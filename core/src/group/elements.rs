@@ -45,6 +45,33 @@ impl<B: Backend, E: Element> Elements<B, E> {
         Self::with_host_copies(kind, rotations, raw, mirrors, None)
     }
 
+    /// As [`Elements::new`], given the values the tensors hold on the device (`rotations`
+    /// rounded to E, the mirrors' ±1) by a caller that computed them on the host bit for
+    /// bit: nothing is read back.
+    pub(crate) fn with_values(
+        kind: GroupKind,
+        rotations: Tensor<B, E>,
+        values: Vec<E>,
+        mirrors: Option<(Tensor<B, E>, Vec<f64>)>,
+    ) -> Result<Self> {
+        Self::check_shape(kind, rotations.dims())?;
+        if values.len() != rotations.numel() {
+            return Err(Error::bad_arg(
+                "Elements::with_values",
+                alloc::format!(
+                    "{} host values for {} rotations",
+                    values.len(),
+                    rotations.numel()
+                ),
+            ));
+        }
+        let (mirrors, mirror_values) = match mirrors {
+            Some((m, v)) => (Some(m), Some(v)),
+            None => (None, None),
+        };
+        Self::with_host_copies(kind, rotations, values, mirrors, mirror_values)
+    }
+
     /// Rotations must be `[N]` or `[batch, N]` with N ≥ 1, and N = 1 for T(2).
     fn check_shape(kind: GroupKind, dims: &[usize]) -> Result<()> {
         if !(dims.len() == 1 || dims.len() == 2) || dims[dims.len() - 1] == 0 {
@@ -167,7 +194,7 @@ impl<B: Backend, E: Element> Elements<B, E> {
         // are: no download (which on a GPU would wait for all queued work).
         let raw: Vec<E> = rotations.iter().map(|&v| E::from_f64(v)).collect();
         let r = Tensor::from_slice(backend, &raw, dims.clone())?;
-        let (m, mirror_values) = match mirrors {
+        let m = match mirrors {
             Some(m) => {
                 if m.len() != rotations.len() {
                     return Err(Error::bad_arg(
@@ -176,15 +203,11 @@ impl<B: Backend, E: Element> Elements<B, E> {
                     ));
                 }
                 let host: Vec<f64> = m.iter().map(|&v| E::from_f64(v).to_f64()).collect();
-                (
-                    Some(Tensor::from_f64s(backend, m, dims.clone())?),
-                    Some(host),
-                )
+                Some((Tensor::from_f64s(backend, m, dims)?, host))
             }
-            None => (None, None),
+            None => None,
         };
-        Self::check_shape(kind, &dims)?;
-        Self::with_host_copies(kind, r, raw, m, mirror_values)
+        Self::with_values(kind, r, raw, m)
     }
 
     /// The identity alone (`N = 1`): the only element of T(2).

@@ -162,17 +162,33 @@ pub fn partial_rotations<B: Backend, E: Element>(
             "an unbatched draw has exactly one offset",
         ));
     }
-    let mut c = Vec::with_capacity(offsets.len() * n_prime);
-    for &u in offsets {
-        c.extend(rotation_grid(n_prime, u).iter().map(|r| r - PI));
-    }
     let dims = if batched {
         vec![offsets.len(), n_prime]
     } else {
         vec![n_prime]
     };
-    let c = Tensor::from_f64s(theta.backend(), &c, dims)?;
+    let c = Tensor::from_f64s(theta.backend(), &rotation_factors(n_prime, offsets), dims)?;
     theta.reshape([1])?.mul(&c)
+}
+
+/// The factors `c_i` with `r_i = θ·c_i` of [`partial_rotations`]: the stratified grid
+/// shifted to [-π, π), per offset.
+fn rotation_factors(n_prime: usize, offsets: &[f64]) -> Vec<f64> {
+    let mut c = Vec::with_capacity(offsets.len() * n_prime);
+    for &u in offsets {
+        c.extend(rotation_grid(n_prime, u).iter().map(|r| r - PI));
+    }
+    c
+}
+
+/// What [`partial_rotations`] computes on the device, computed on the host from θ's value:
+/// one product in `E` per element, the same single rounding the device's product makes,
+/// so the values are equal bit for bit and need not be read back.
+fn partial_rotation_values<E: Element>(theta: E, n_prime: usize, offsets: &[f64]) -> Vec<E> {
+    rotation_factors(n_prime, offsets)
+        .into_iter()
+        .map(|c| theta * E::from_f64(c))
+        .collect()
 }
 
 /// The monotonic loss `weight·Σ_l relu(θ_{l+1} - θ_l)` over the θ of consecutive partial
@@ -355,13 +371,17 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
         let backend = self.backend.clone();
         let rows = batch.unwrap_or(1);
         // 1. The rotations, with their gates (rotation part only).
-        let (rotations, rotation_gates, n) = match (&self.theta, &self.rotation_logits) {
+        // Beside each tensor of angles, its values on the host (equal bit for bit), so
+        // that the elements need not read them back: on a GPU every read waits for all
+        // queued work.
+        let (rotations, host, rotation_gates, n) = match (&self.theta, &self.rotation_logits) {
             (Some(theta), _) => {
-                let n_prime =
-                    rotation_count(self.n_r, Element::to_f64(theta.tensor().to_scalar()?))?;
+                let theta_value = theta.tensor().to_scalar()?;
+                let n_prime = rotation_count(self.n_r, Element::to_f64(theta_value))?;
                 let offsets: Vec<f64> = (0..rows).map(|_| rng.uniform()).collect();
                 let r = partial_rotations(theta.tensor(), n_prime, &offsets, batch.is_some())?;
-                (r, None, n_prime)
+                let host = partial_rotation_values(theta_value, n_prime, &offsets);
+                (r, host, None, n_prime)
             }
             (None, logits) => {
                 let grid = rotation_grid(self.n_r, 0.0);
@@ -378,12 +398,13 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
                     Some(b) => vec![b, kept.len()],
                     None => vec![kept.len()],
                 };
-                let r = Tensor::from_f64s(&backend, &values, dims)?;
+                let host: Vec<E> = values.iter().map(|&v| E::from_f64(v)).collect();
+                let r = Tensor::from_slice(&backend, &host, dims)?;
                 let gates = match gates {
                     Some(g) => Some(select_gates(&g, &kept)?),
                     None => None,
                 };
-                (r, gates, kept.len())
+                (r, host, gates, kept.len())
             }
         };
         // 2. The mirror (E(2)): the rotations once more, with m = -1, when it is kept.
@@ -391,8 +412,8 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
             Some(l) => Some(self.decide(l, mode, rng)?),
             None => None,
         };
-        let (rotations, mirrors, gates) = match mirror {
-            None => (rotations, None, rotation_gates),
+        let (rotations, host, mirrors, gates) = match mirror {
+            None => (rotations, host, None, rotation_gates),
             Some((keep, mirror_gate)) => {
                 let with_mirror = keep[0];
                 let copies = if with_mirror { 2 } else { 1 };
@@ -405,10 +426,15 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
                     None => vec![copies * n],
                 };
                 let mirrors = Tensor::from_f64s(&backend, &m_rows, dims)?;
-                let rotations = if with_mirror {
-                    concat_last(&[&rotations, &rotations])?
+                let (rotations, host) = if with_mirror {
+                    // Each row's n angles, then the same n again.
+                    let host = host
+                        .chunks(n)
+                        .flat_map(|row| row.iter().chain(row))
+                        .copied();
+                    (concat_last(&[&rotations, &rotations])?, host.collect())
                 } else {
-                    rotations
+                    (rotations, host)
                 };
                 let plain = match &rotation_gates {
                     Some(g) => g.clone(),
@@ -419,11 +445,11 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
                     (true, None) => rotation_gates.map(|g| concat_last(&[&g, &g])).transpose()?,
                     (false, _) => rotation_gates,
                 };
-                (rotations, Some(mirrors), gates)
+                (rotations, host, Some((mirrors, m_rows)), gates)
             }
         };
         Ok(PartialSample {
-            elements: Elements::new(self.config.kind, rotations, mirrors)?,
+            elements: Elements::with_values(self.config.kind, rotations, host, mirrors)?,
             gates,
         })
     }
