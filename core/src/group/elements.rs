@@ -20,8 +20,10 @@ use core::f64::consts::TAU;
 ///   m = -1 (SPEC §3), but nothing here relies on that order.
 /// - T(2) has the one element `e`: `rotations` is `[1]` (or `[B, 1]`) zeros.
 ///
-/// Host copies of the values are kept beside the tensors (read once, when the elements
-/// are made), for the wrap-around of relative angles, reports and tests.
+/// Host copies of the values are kept beside the tensors, for the wrap-around of relative
+/// angles, reports and tests: read back once by [`Elements::new`], or, where the values
+/// were computed on the host (fixed draws, partial sampling), kept from there — on a GPU a
+/// read waits for all queued work.
 #[derive(Clone, Debug)]
 pub struct Elements<B: Backend, E: Element> {
     kind: GroupKind,
