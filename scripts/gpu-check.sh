@@ -20,7 +20,8 @@
 #   PGCNN_BENCH_ARGS  arguments of each bench, without --device and --config
 #   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md)
 # `pgcnn bench` must print its median training-step time as `train_step_ms=<ms>` (or a
-# JSON field "train_step_ms"), and `eval_forward_ms` likewise if it measures it.
+# JSON field "train_step_ms"), and `eval_forward_ms`, `launches_per_step` and
+# `host_waits_per_step` likewise if it measures them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,23 +111,25 @@ run() {
             echo "(bench of $cfg failed)"
             failed=1
         fi
-        rows+=("$cfg $(field train_step_ms "$out") $(field eval_forward_ms "$out")")
+        rows+=("$cfg $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
         [[ "$(field train_step_ms "$out")" != "-" ]] || { echo "(no train_step_ms in the output)"; failed=1; }
     done
 
     echo
     echo "== summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo GPU))"
     echo "comparison tests: $tests"
-    printf '%-24s %12s %12s %14s %8s\n' config "step (ms)" "eval (ms)" "reference (ms)" faster
-    local row name step eval ref faster
+    printf '%-24s %12s %12s %14s %8s %10s %6s\n' config "step (ms)" "eval (ms)" "reference (ms)" faster \
+        launches waits
+    local row name step eval launches waits ref faster
     for row in "${rows[@]}"; do
-        read -r name step eval <<<"$row"
+        read -r name step eval launches waits <<<"$row"
         ref=${REFERENCE_MS[$name]:-"-"}
         faster="?"
         if [[ "$step" != "-" && "$ref" != "-" ]]; then
             faster=$(awk -v a="$step" -v b="$ref" 'BEGIN { print (a < b) ? "yes" : "NO" }')
         fi
-        printf '%-24s %12s %12s %14s %8s\n' "$name" "$step" "$eval" "$ref" "$faster"
+        printf '%-24s %12s %12s %14s %8s %10s %6s\n' "$name" "$step" "$eval" "$ref" "$faster" \
+            "$launches" "$waits"
     done
     return "$failed"
 }
