@@ -14,55 +14,11 @@
 
 mod common;
 
-use common::{assert_close, assert_same, config, tol, values, with_threads};
+use common::{assert_same, check_conv, config, grouped_conv as desc, values, with_threads};
 use pgcnn_core::backend::{Backend, Conv2dDesc};
-use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
-use pgcnn_core::Element;
 use pgcnn_cpu::Cpu;
 use proptest::prelude::*;
-
-fn check_conv<E: Element>(d: Conv2dDesc, seed: u64) -> Result<(), TestCaseError> {
-    let mut rng = Rng::seed(seed);
-    let x: Vec<E> = values(&mut rng, d.input_len(), -1.0, 1.0);
-    let w: Vec<E> = values(&mut rng, d.weight_len(), -1.0, 1.0);
-    let dy: Vec<E> = values(&mut rng, d.output_len(), -1.0, 1.0);
-    let t = tol::<E>();
-    let got = Cpu.conv2d(&x, &w, &d).unwrap();
-    let want = Reference.conv2d(&x, &w, &d).unwrap();
-    assert_close(&format!("conv2d {d:?}"), &got, &want, t)?;
-    let got = Cpu.conv2d_backward_input(&dy, &w, &d).unwrap();
-    let want = Reference.conv2d_backward_input(&dy, &w, &d).unwrap();
-    assert_close(&format!("conv2d_backward_input {d:?}"), &got, &want, t)?;
-    let got = Cpu.conv2d_backward_weight(&x, &dy, &d).unwrap();
-    let want = Reference.conv2d_backward_weight(&x, &dy, &d).unwrap();
-    assert_close(&format!("conv2d_backward_weight {d:?}"), &got, &want, t)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn desc(
-    batch: usize,
-    groups: usize,
-    cig: usize,
-    cog: usize,
-    h: usize,
-    w: usize,
-    k: (usize, usize),
-    pad: (usize, usize),
-) -> Conv2dDesc {
-    Conv2dDesc {
-        batch,
-        in_channels: groups * cig,
-        out_channels: groups * cog,
-        groups,
-        in_h: h,
-        in_w: w,
-        kernel_h: k.0,
-        kernel_w: k.1,
-        pad_h: pad.0,
-        pad_w: pad.1,
-    }
-}
 
 /// `same` padding: kernels 2p + 1 (1 to 9) on images from 1×1 up, so that the kernel is
 /// often wider or taller than the image (rows with no inside column at all).

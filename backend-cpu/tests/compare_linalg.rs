@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{assert_close, assert_same, config, tol, values, with_threads};
+use common::{
+    assert_close, assert_same, check_conv, config, grouped_conv, tol, values, with_threads,
+};
 use pgcnn_core::backend::{Backend, Conv2dDesc, GemmDesc};
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
@@ -43,27 +45,6 @@ fn check_gemm<E: Element>(d: GemmDesc, seed: u64) -> Result<(), TestCaseError> {
     let got = Cpu.gemm(&a, &b, &d).unwrap();
     let want = Reference.gemm(&a, &b, &d).unwrap();
     assert_close(&format!("{d:?}"), &got, &want, tol::<E>())
-}
-
-fn check_conv<E: Element>(d: Conv2dDesc, seed: u64) -> Result<(), TestCaseError> {
-    let mut rng = Rng::seed(seed);
-    let x: Vec<E> = values(&mut rng, d.input_len(), -1.0, 1.0);
-    let w: Vec<E> = values(&mut rng, d.weight_len(), -1.0, 1.0);
-    let dy: Vec<E> = values(&mut rng, d.output_len(), -1.0, 1.0);
-    let t = tol::<E>();
-    let got = Cpu.conv2d(&x, &w, &d).unwrap();
-    assert_close(
-        &format!("conv2d {d:?}"),
-        &got,
-        &Reference.conv2d(&x, &w, &d).unwrap(),
-        t,
-    )?;
-    let got = Cpu.conv2d_backward_input(&dy, &w, &d).unwrap();
-    let want = Reference.conv2d_backward_input(&dy, &w, &d).unwrap();
-    assert_close(&format!("conv2d_backward_input {d:?}"), &got, &want, t)?;
-    let got = Cpu.conv2d_backward_weight(&x, &dy, &d).unwrap();
-    let want = Reference.conv2d_backward_weight(&x, &dy, &d).unwrap();
-    assert_close(&format!("conv2d_backward_weight {d:?}"), &got, &want, t)
 }
 
 fn check_pool<E: Element>(
@@ -131,20 +112,9 @@ fn conv_desc() -> impl Strategy<Value = Conv2dDesc> {
             0usize..4,
         ),
     )
-        .prop_map(
-            |((batch, groups, cig, cog), (h, w, kh, kw, ph, pw))| Conv2dDesc {
-                batch,
-                in_channels: groups * cig,
-                out_channels: groups * cog,
-                groups,
-                in_h: h,
-                in_w: w,
-                kernel_h: kh,
-                kernel_w: kw,
-                pad_h: ph,
-                pad_w: pw,
-            },
-        )
+        .prop_map(|((batch, groups, cig, cog), (h, w, kh, kw, ph, pw))| {
+            grouped_conv(batch, groups, cig, cog, h, w, (kh, kw), (ph, pw))
+        })
         .prop_filter("kernel larger than the padded input", |d| {
             d.kernel_h <= d.in_h + 2 * d.pad_h && d.kernel_w <= d.in_w + 2 * d.pad_w
         })
@@ -213,17 +183,8 @@ fn large_gemms_match_reference() {
 /// single image whose GEMMs are split over threads instead.
 #[test]
 fn large_convolutions_match_reference() {
-    let c = |batch, groups, cig, cog, hw, k, pad| Conv2dDesc {
-        batch,
-        in_channels: groups * cig,
-        out_channels: groups * cog,
-        groups,
-        in_h: hw,
-        in_w: hw + 1,
-        kernel_h: k,
-        kernel_w: k,
-        pad_h: pad,
-        pad_w: pad,
+    let c = |batch, groups, cig, cog, hw: usize, k, pad| {
+        grouped_conv(batch, groups, cig, cog, hw, hw + 1, (k, k), (pad, pad))
     };
     with_threads(3, || {
         let cases = [

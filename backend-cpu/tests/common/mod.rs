@@ -1,10 +1,14 @@
 //! Shared helpers of the comparison tests: random values, the two comparisons (exact and
-//! within a tolerance), and running a test inside a pool of a chosen size.
+//! within a tolerance), running a test inside a pool of a chosen size, and the
+//! convolution check.
 #![allow(dead_code)] // each test file uses its own subset
 
+use pgcnn_core::backend::{Backend, Conv2dDesc};
+use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::testing::tolerance_ratio;
 use pgcnn_core::{DType, Element};
+use pgcnn_cpu::Cpu;
 use proptest::prelude::*;
 
 /// `n` uniform values in `[lo, hi)`, rounded to `E`.
@@ -92,4 +96,49 @@ pub fn config(cases: u32) -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
+}
+
+/// A convolution of `groups` groups of `cig` input and `cog` output channels each, on
+/// `h × w` images, with kernel `k` and padding `pad` (both `(rows, columns)`).
+#[allow(clippy::too_many_arguments)]
+pub fn grouped_conv(
+    batch: usize,
+    groups: usize,
+    cig: usize,
+    cog: usize,
+    h: usize,
+    w: usize,
+    k: (usize, usize),
+    pad: (usize, usize),
+) -> Conv2dDesc {
+    Conv2dDesc {
+        batch,
+        in_channels: groups * cig,
+        out_channels: groups * cog,
+        groups,
+        in_h: h,
+        in_w: w,
+        kernel_h: k.0,
+        kernel_w: k.1,
+        pad_h: pad.0,
+        pad_w: pad.1,
+    }
+}
+
+/// The CPU convolution and both its gradients against the reference on random values.
+pub fn check_conv<E: Element>(d: Conv2dDesc, seed: u64) -> Result<(), TestCaseError> {
+    let mut rng = Rng::seed(seed);
+    let x: Vec<E> = values(&mut rng, d.input_len(), -1.0, 1.0);
+    let w: Vec<E> = values(&mut rng, d.weight_len(), -1.0, 1.0);
+    let dy: Vec<E> = values(&mut rng, d.output_len(), -1.0, 1.0);
+    let t = tol::<E>();
+    let got = Cpu.conv2d(&x, &w, &d).unwrap();
+    let want = Reference.conv2d(&x, &w, &d).unwrap();
+    assert_close(&format!("conv2d {d:?}"), &got, &want, t)?;
+    let got = Cpu.conv2d_backward_input(&dy, &w, &d).unwrap();
+    let want = Reference.conv2d_backward_input(&dy, &w, &d).unwrap();
+    assert_close(&format!("conv2d_backward_input {d:?}"), &got, &want, t)?;
+    let got = Cpu.conv2d_backward_weight(&x, &dy, &d).unwrap();
+    let want = Reference.conv2d_backward_weight(&x, &dy, &d).unwrap();
+    assert_close(&format!("conv2d_backward_weight {d:?}"), &got, &want, t)
 }
