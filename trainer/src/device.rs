@@ -65,17 +65,16 @@ pub enum Device {
 impl Device {
     /// Resolves a request. `auto` says in one line on stderr why it fell back to the CPU.
     pub fn open(request: DeviceRequest) -> Result<Device> {
+        if let (DeviceRequest::Cuda(0), Some(dir)) = (request, std::env::var_os(EMULATOR_VAR)) {
+            return match Cuda::emulated(std::path::Path::new(&dir)) {
+                Ok(c) => Ok(Device::Cuda(Box::new(c))),
+                Err(why) => {
+                    bail!("{EMULATOR_VAR} is set but the kernel emulator could not be built: {why}")
+                }
+            };
+        }
         match request {
             DeviceRequest::Cpu => Ok(Device::Cpu(Cpu)),
-            DeviceRequest::Cuda(0) if std::env::var_os(EMULATOR_VAR).is_some() => {
-                let dir = std::env::var_os(EMULATOR_VAR).unwrap_or_default();
-                match Cuda::emulated(std::path::Path::new(&dir)) {
-                    Ok(c) => Ok(Device::Cuda(Box::new(c))),
-                    Err(why) => bail!(
-                        "{EMULATOR_VAR} is set but the kernel emulator could not be built: {why}"
-                    ),
-                }
-            }
             DeviceRequest::Cuda(n) => match Cuda::new(n) {
                 Ok(c) => Ok(Device::Cuda(Box::new(c))),
                 Err(why) => bail!("--device cuda:{n} is not usable: {why}"),
