@@ -120,9 +120,7 @@ fn config(case: &Case) -> ModelConfig {
 }
 
 /// What one training step produced, as f64 lists by name.
-struct Step {
-    values: Vec<(String, Vec<f64>)>,
-}
+type Step = Vec<(String, Vec<f64>)>;
 
 fn f64s<B: Backend, E: Element>(t: &pgcnn_core::Tensor<B, E>) -> Result<Vec<f64>> {
     Ok(t.to_vec()?.into_iter().map(Element::to_f64).collect())
@@ -207,7 +205,7 @@ fn train<B: Backend, E: Element>(
                 BufferValue::Count(n) => values.push((name, vec![n as f64])),
             }
         }
-        out.push(Step { values });
+        out.push(values);
     }
     Ok(out)
 }
@@ -235,7 +233,7 @@ fn compare_models<E: Element>(c: &Cuda, tol: Tolerance) {
             Ok(got) => {
                 let steps = got.iter().zip(&want).enumerate();
                 for (i, (g, w)) in steps {
-                    for ((name, gv), (_, wv)) in g.values.iter().zip(&w.values) {
+                    for ((name, gv), (_, wv)) in g.iter().zip(w) {
                         let what = format!("{} step {}: {name}", case.name, i + 1);
                         let got = gv.iter().map(|v| E::from_f64(*v)).collect();
                         let want: Vec<E> = wv.iter().map(|v| E::from_f64(*v)).collect();
