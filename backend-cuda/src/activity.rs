@@ -109,7 +109,7 @@ impl std::fmt::Display for Activity {
 /// The live counters of one device.
 #[derive(Default)]
 pub(crate) struct Counters {
-    launches: AtomicU64,
+    /// Launches by op (their total is [`Activity::launches`]).
     by_op: Mutex<BTreeMap<&'static str, u64>>,
     gemms: AtomicU64,
     memsets: AtomicU64,
@@ -123,7 +123,6 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn launch(&self, op: &'static str) {
-        self.launches.fetch_add(1, Relaxed);
         let mut by_op = self.by_op.lock().unwrap_or_else(|p| p.into_inner());
         *by_op.entry(op).or_insert(0) += 1;
     }
@@ -155,9 +154,10 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self) -> Activity {
+        let launches_by_op = self.by_op.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Activity {
-            launches: self.launches.load(Relaxed),
-            launches_by_op: self.by_op.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            launches: launches_by_op.values().sum(),
+            launches_by_op,
             gemms: self.gemms.load(Relaxed),
             memsets: self.memsets.load(Relaxed),
             device_copies: self.device_copies.load(Relaxed),
