@@ -9,25 +9,32 @@
 #
 # `run` does, in order: the comparison tests against the reference on the GPU — every
 # primitive, the fused normalisation, a small network, and training steps of small partial
-# G-CNNs (PGCNN_REQUIRE_CUDA=1: no silent skip); a short
-# training run on CUDA and on the CPU, to compare their losses; `pgcnn bench` on the
-# BENCHMARKS.md configs; and prints a table of training-step times against the reference
-# implementation's H100 figures last. It exits non-zero when a test fails or a bench
-# cannot run.
+# G-CNNs (PGCNN_REQUIRE_CUDA=1: no silent skip); a short training run on CUDA and on the
+# CPU, whose per-epoch losses it sets side by side; `pgcnn bench` on the BENCHMARKS.md
+# configs; and prints a table of training-step times against the reference
+# implementation's H100 figures last. It exits non-zero when a test fails, a loss does not
+# fall, or a bench cannot run.
+#
+# The whole run keeps to a deadline (PGCNN_GPU_CHECK_SECONDS, default 520 s: a lent GPU
+# machine runs one command for at most 600 s), each step's time limit shrinking to what is
+# left, so that a hang in one step still leaves the summary. Where $OUT names a folder
+# (the lent machine's way of returning files), every step's full output is written there
+# as well (at most 8 files come back from it: the logs are grouped into 4).
 #
 # The trainer's command lines are variables, overridable from the environment:
-#   PGCNN_TRAIN_ARGS  arguments of the short run, without --device
+#   PGCNN_TRAIN_ARGS  arguments of the short run, without --device and --out
 #   PGCNN_BENCH_ARGS  arguments of each bench, without --device and --config
 #   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md)
 # `pgcnn bench` must print its median training-step time as `train_step_ms=<ms>` (or a
-# JSON field "train_step_ms"), and `eval_forward_ms`, `launches_per_step` and
-# `host_waits_per_step` likewise if it measures them.
+# JSON field "train_step_ms"), and `eval_forward_ms`, `launches_per_step`,
+# `profiled_device_ms_per_step` and `host_waits_per_step` likewise if it measures them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUNDLE=${PGCNN_GPU_BUNDLE:-target/gpu-check}
-TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=rotmnist-synthetic --epochs 1 --max-steps 60 --seed 0 --no-progress --out target/gpu-check-run}
-BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20}
+TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=rotmnist-synthetic --epochs 3 --max-steps 20 --seed 0 --no-progress}
+DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
+BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial}
 
 # Training-step medians of the reference implementation on the H100 (BENCHMARKS.md).
@@ -67,70 +74,124 @@ field() {
     grep -oE "\"?$1\"?[[:space:]]*[=:][[:space:]]*[0-9.]+" <<<"$2" | tail -1 | grep -oE '[0-9.]+$' || echo "-"
 }
 
+# The time limit for a step that would take at most $1 seconds: $1, or what is left of the
+# deadline if that is less (0 when nothing is).
+limit() {
+    local left=$((DEADLINE_S - SECONDS))
+    ((left > 0)) || left=0
+    echo $(($1 < left ? $1 : left))
+}
+
+# Copies standard input to standard output and, where $OUT is set, appends it to $OUT/$1.
+keep() {
+    if [[ -n "${OUT:-}" && -d "${OUT:-}" ]]; then tee -a "$OUT/$1"; else cat; fi
+}
+
+# The train_loss of each epoch in a run directory's metrics.jsonl, space-separated
+# (nothing, and success, when the run wrote none).
+epoch_losses() {
+    { grep -oE '"train_loss":[^,}]+' "$1/metrics.jsonl" 2>/dev/null || true; } | cut -d: -f2 | tr '\n' ' '
+}
+
 run() {
     export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export RUST_BACKTRACE=1
-    local pgcnn="$BUNDLE/pgcnn" failed=0
+    local pgcnn="$BUNDLE/pgcnn" failed=0 lim
     [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" && -x "$BUNDLE/cuda_norm" && -x "$BUNDLE/cuda_models" ]] ||
         { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
-    echo "== bundle of commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown)"
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    {
+        echo "== bundle of commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown), deadline ${DEADLINE_S} s"
+        nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    } 2>&1 | keep summary.log
 
     echo "== comparison tests (GPU against the reference)"
-    tests="passed"
-    local t
+    local tests="passed" t
     for t in cuda_primitives cuda_network cuda_norm cuda_models; do
+        lim=$(limit 240)
+        if ((lim < 5)); then
+            echo "(no time left for $t)" | keep tests.log
+            tests="NOT ALL RUN"
+            failed=1
+            continue
+        fi
         # Only the GPU tests (and the missing-device check): the emulator's need g++.
-        PGCNN_REQUIRE_CUDA=1 timeout 240 "$BUNDLE/$t" gpu_ missing_devices --test-threads 1 --nocapture ||
-            { tests="FAILED"; failed=1; }
+        PGCNN_REQUIRE_CUDA=1 timeout "$lim" "$BUNDLE/$t" gpu_ missing_devices --test-threads 1 --nocapture 2>&1 |
+            keep tests.log || { tests="FAILED"; failed=1; }
     done
 
     echo "== short training run: CUDA, then CPU"
-    local device
+    local device losses_cuda="" losses_cpu="" training="-"
     for device in cuda cpu; do
-        echo "-- $device: pgcnn $TRAIN_ARGS --device $device"
+        lim=$(limit 150)
+        ((lim >= 5)) || { echo "(no time left for training on $device)"; failed=1; continue; }
+        rm -rf "$BUNDLE/run-$device"
+        echo "-- $device: pgcnn $TRAIN_ARGS --device $device --out $BUNDLE/run-$device"
         # shellcheck disable=SC2086 # the arguments are meant to split
-        timeout 240 "$pgcnn" $TRAIN_ARGS --device "$device" 2>&1 | tee "$BUNDLE/train-$device.log" | tail -15 ||
-            { echo "(training on $device failed)"; failed=1; }
+        timeout "$lim" "$pgcnn" $TRAIN_ARGS --device "$device" --out "$BUNDLE/run-$device" 2>&1 |
+            keep train.log | tail -8 || { echo "(training on $device failed)"; failed=1; }
     done
-    echo "-- losses (first and last lines that mention one):"
-    for device in cuda cpu; do
-        echo "   $device: $(grep -i loss "$BUNDLE/train-$device.log" | head -1)"
-        echo "   $device: $(grep -i loss "$BUNDLE/train-$device.log" | tail -1)"
-    done
+    losses_cuda=$(epoch_losses "$BUNDLE/run-cuda")
+    losses_cpu=$(epoch_losses "$BUNDLE/run-cpu")
+    {
+        echo "-- train loss per epoch"
+        echo "   cuda: ${losses_cuda:-(none)}"
+        echo "   cpu:  ${losses_cpu:-(none)}"
+    } | keep summary.log
+    # The loss falls when the last epoch's is below the first's; NaN or a single epoch fails.
+    training=$(awk -v a="$losses_cuda" -v b="$losses_cpu" 'BEGIN {
+        n = split(a, x, " "); m = split(b, y, " ")
+        if (n < 2) { print "the CUDA run logged " n " epoch losses (2 or more needed)"; exit }
+        if (x[n] != x[n] + 0 || !(x[n] < x[1])) { print "the CUDA loss did not fall"; exit }
+        if (m < 2 || !(y[m] < y[1])) { print "the CUDA loss falls; the CPU run'"'"'s did not"; exit }
+        printf "falls on both: CUDA %.4f -> %.4f, CPU %.4f -> %.4f (last epochs differ by %.1f%%)",
+            x[1], x[n], y[1], y[m], 100 * (x[n] - y[m]) / y[m]
+    }')
+    [[ "$training" == falls* ]] || failed=1
 
     echo "== pgcnn bench"
     local cfg out rows=()
     for cfg in $CONFIGS; do
+        lim=$(limit 120)
+        if ((lim < 5)); then
+            echo "(no time left for the bench of $cfg)"
+            rows+=("$cfg - - - - -")
+            failed=1
+            continue
+        fi
         echo "-- $cfg: pgcnn $BENCH_ARGS --device cuda --config $cfg"
         # shellcheck disable=SC2086
-        if out=$(timeout 180 "$pgcnn" $BENCH_ARGS --device cuda --config "$cfg" 2>&1); then
-            echo "$out" | tail -8
+        if out=$(timeout "$lim" "$pgcnn" $BENCH_ARGS --device cuda --config "$cfg" 2>&1); then
+            echo "$out" | keep bench.log | tail -8
         else
-            echo "$out" | tail -8
+            echo "$out" | keep bench.log | tail -8
             echo "(bench of $cfg failed)"
             failed=1
         fi
-        rows+=("$cfg $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
+        rows+=("$cfg $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field profiled_device_ms_per_step "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
         [[ "$(field train_step_ms "$out")" != "-" ]] || { echo "(no train_step_ms in the output)"; failed=1; }
     done
 
-    echo
-    echo "== summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo GPU))"
-    echo "comparison tests: $tests"
-    printf '%-24s %12s %12s %14s %8s %10s %6s\n' config "step (ms)" "eval (ms)" "reference (ms)" faster \
-        launches waits
-    local row name step eval launches waits ref faster
-    for row in "${rows[@]}"; do
-        read -r name step eval launches waits <<<"$row"
-        ref=${REFERENCE_MS[$name]:-"-"}
-        faster="?"
-        if [[ "$step" != "-" && "$ref" != "-" ]]; then
-            faster=$(awk -v a="$step" -v b="$ref" 'BEGIN { print (a < b) ? "yes" : "NO" }')
-        fi
-        printf '%-24s %12s %12s %14s %8s %10s %6s\n' "$name" "$step" "$eval" "$ref" "$faster" \
-            "$launches" "$waits"
-    done
+    {
+        echo
+        echo "== summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo GPU), ${SECONDS} s)"
+        echo "comparison tests: $tests"
+        echo "short training run: $training"
+        printf '%-24s %10s %10s %10s %10s %7s %9s %6s\n' config "step (ms)" "eval (ms)" "GPU (ms)" \
+            "ref. (ms)" faster launches waits
+        local row name step eval busy launches waits ref faster
+        for row in "${rows[@]}"; do
+            read -r name step eval busy launches waits <<<"$row"
+            ref=${REFERENCE_MS[$name]:-"-"}
+            faster="?"
+            if [[ "$step" != "-" && "$ref" != "-" ]]; then
+                faster=$(awk -v a="$step" -v b="$ref" 'BEGIN { print (a < b) ? "yes" : "NO" }')
+            fi
+            printf '%-24s %10s %10s %10s %10s %7s %9s %6s\n' "$name" "$step" "$eval" "$busy" "$ref" \
+                "$faster" "$launches" "$waits"
+        done
+        echo "step: median training step; GPU: device time of a profiled step (--profile); ref.:"
+        echo "the reference implementation on an H100 (BENCHMARKS.md); launches, waits: per step"
+    } | keep summary.log
     return "$failed"
 }
 

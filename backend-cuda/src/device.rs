@@ -7,6 +7,7 @@ use crate::kernels::{self, Kernels, TypedKernels};
 use crate::nvrtc;
 use crate::pool::{Block, Pool, PoolStats};
 use crate::probe::{probe_device, CudaUnavailable, DeviceInfo};
+use crate::profile::Profiler;
 use crate::runtime::{DriverRuntime, Kernel, Runtime};
 use crate::storage::CudaStorage;
 use cudarc::driver::{CudaContext, DriverError};
@@ -45,6 +46,9 @@ pub(crate) struct Device {
     pub(crate) info: DeviceInfo,
     pub(crate) name: &'static str,
     pub(crate) kernels: Kernels,
+    /// Timing of queued calls (see [`Cuda::start_profile`]); its events go before the
+    /// context.
+    pub(crate) profiler: Profiler,
     pub(crate) pool: Arc<Pool>,
     pub(crate) rt: Arc<Runtime>,
     /// What has been asked of the device (see [`Cuda::activity`]).
@@ -135,6 +139,7 @@ impl Cuda {
                 info,
                 name,
                 kernels,
+                profiler: Profiler::new(Arc::clone(&rt)),
                 pool: Pool::new(Arc::clone(&rt)),
                 rt,
                 activity: Counters::default(),
@@ -261,7 +266,9 @@ impl Cuda {
             return Ok(());
         }
         self.dev.activity.memset();
-        self.dev.rt.memset_zero(ptr, bytes).map_err(driver_err(op))
+        self.timed(op, "fill", || {
+            self.dev.rt.memset_zero(ptr, bytes).map_err(driver_err(op))
+        })
     }
 
     /// Device-to-device copy of `bytes` bytes, queued on the stream.
@@ -276,10 +283,12 @@ impl Cuda {
             return Ok(());
         }
         self.dev.activity.device_copy();
-        self.dev
-            .rt
-            .copy_dtod(dst, src, bytes)
-            .map_err(driver_err(op))
+        self.timed(op, "device copy", || {
+            self.dev
+                .rt
+                .copy_dtod(dst, src, bytes)
+                .map_err(driver_err(op))
+        })
     }
 
     /// The SM count, for sizing grids.

@@ -47,10 +47,12 @@ impl Cuda {
         let mut params = args.pointers();
         self.dev.activity.launch(op);
         // The arguments live in `args` until this returns; the driver copies them.
-        self.dev
-            .rt
-            .launch(f, cfg, &mut params)
-            .map_err(|e| backend_err(op, format!("launching {}: {e}", f.name)))
+        self.timed(op, &f.name, || {
+            self.dev
+                .rt
+                .launch(f, cfg, &mut params)
+                .map_err(|e| backend_err(op, format!("launching {}: {e}", f.name)))
+        })
     }
 
     /// A 1-D grid for `n` items of a grid-stride kernel: enough blocks to fill the GPU a

@@ -40,6 +40,7 @@ pub mod nvrtc;
 mod ops;
 mod pool;
 mod probe;
+mod profile;
 mod runtime;
 mod storage;
 
@@ -47,6 +48,7 @@ pub use activity::Activity;
 pub use device::{Cuda, MathMode};
 pub use pool::PoolStats;
 pub use probe::{check_libraries, probe, probe_device, CudaUnavailable, DeviceInfo};
+pub use profile::{Profile, ProfileRow};
 pub use storage::CudaStorage;
 
 /// Parses a `--device` value's CUDA part: `"cuda"` is device 0, `"cuda:N"` device N.

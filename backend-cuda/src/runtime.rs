@@ -10,6 +10,7 @@ use cudarc::driver::{result, sys, CudaContext, CudaFunction, CudaStream, LaunchC
 use pgcnn_core::DType;
 use std::ffi::c_void;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The real device through cudarc.
 pub(crate) struct DriverRuntime {
@@ -59,6 +60,17 @@ pub(crate) struct Kernel {
     pub(crate) name: String,
     pub(crate) function: Option<CudaFunction>,
 }
+
+/// A point in the stream's work, for timing (see [`crate::profile`]): an event on the
+/// driver, the host's clock on the emulator (whose work runs synchronously).
+pub(crate) enum Stamp {
+    Event(sys::CUevent),
+    Host(Instant),
+}
+
+// SAFETY: an event is a handle of the context, usable from any thread that binds it;
+// every use below binds the context first.
+unsafe impl Send for Stamp {}
 
 /// Why an allocation failed.
 pub(crate) enum AllocError {
@@ -213,6 +225,62 @@ impl Runtime {
         match self {
             Runtime::Driver(d) => d.stream.synchronize().map_err(|e| e.to_string()),
             Runtime::Emulated(_) => Ok(()),
+        }
+    }
+
+    /// A new stamp, not yet recorded.
+    pub(crate) fn new_stamp(&self) -> Result<Stamp, String> {
+        match self {
+            Runtime::Driver(_) => {
+                self.bind()?;
+                result::event::create(sys::CUevent_flags::CU_EVENT_DEFAULT)
+                    .map(Stamp::Event)
+                    .map_err(|e| e.to_string())
+            }
+            Runtime::Emulated(_) => Ok(Stamp::Host(Instant::now())),
+        }
+    }
+
+    /// Records `stamp` at this point of the stream's work.
+    pub(crate) fn record(&self, stamp: &mut Stamp) -> Result<(), String> {
+        match (self, stamp) {
+            (Runtime::Driver(d), Stamp::Event(e)) => {
+                self.bind()?;
+                // SAFETY: a live event of this context, recorded on our stream.
+                unsafe { result::event::record(*e, Self::stream(d)) }.map_err(|e| e.to_string())
+            }
+            (_, s) => {
+                *s = Stamp::Host(Instant::now());
+                Ok(())
+            }
+        }
+    }
+
+    /// Milliseconds between two recorded stamps whose work has finished.
+    pub(crate) fn elapsed_ms(&self, start: &Stamp, end: &Stamp) -> Result<f64, String> {
+        match (start, end) {
+            (Stamp::Event(a), Stamp::Event(b)) => {
+                self.bind()?;
+                // SAFETY: live events of this context, recorded on one stream, complete.
+                unsafe { result::event::elapsed(*a, *b) }
+                    .map(f64::from)
+                    .map_err(|e| e.to_string())
+            }
+            (Stamp::Host(a), Stamp::Host(b)) => {
+                Ok(b.saturating_duration_since(*a).as_secs_f64() * 1e3)
+            }
+            _ => Err("a driver event timed against a host clock".to_string()),
+        }
+    }
+
+    /// Frees a stamp's event (nothing for a host clock).
+    pub(crate) fn destroy(&self, stamp: Stamp) {
+        if let Stamp::Event(e) = stamp {
+            if self.bind().is_ok() {
+                // SAFETY: a live event nobody uses any more. An error (a device that
+                // faulted) leaves nothing the process exit won't clean up.
+                let _ = unsafe { result::event::destroy(e) };
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! The CUDA backend against the naive reference through a small network's forward and
-//! backward pass, the memory pool's reuse, and clean errors for missing devices; on the
-//! GPU and on the kernel emulator (see cuda_support/mod.rs).
+//! backward pass, the memory pool's reuse, the device-time profile, and clean errors for
+//! missing devices; on the GPU and on the kernel emulator (see cuda_support/mod.rs).
 
 mod cuda_support;
 
@@ -96,6 +96,87 @@ fn pool_is_reused(c: &Cuda) {
     assert!(again.reuses > warm.reuses);
 }
 
+/// A profiled pass times every call it queued (as many as the activity counters saw),
+/// computes what an unprofiled pass computes, and a profile sees only its own calls.
+fn profile_times_every_call(c: &Cuda) {
+    let pass = || network::<Cuda, f32>(c, 7).expect("network");
+    let plain = pass();
+    assert!(
+        c.finish_profile().expect("finish").rows.is_empty(),
+        "nothing was started"
+    );
+
+    let before = c.activity();
+    c.start_profile();
+    let profiled = pass();
+    let profile = c.finish_profile().expect("finish");
+    let work = c.activity().since(&before);
+    assert_eq!(plain, profiled, "profiling changed the results");
+    println!(
+        "{c:?}: {work}; profile: {} calls, {:.3} ms of device time in {:.3} ms",
+        profile.calls(),
+        profile.device_ms(),
+        profile.wall_ms
+    );
+    for row in &profile.rows {
+        println!(
+            "  {:<16} {:<24} {:>5} {:>10.4} ms",
+            row.op, row.work, row.calls, row.device_ms
+        );
+    }
+    // finish_profile's own wait is counted in the activity, not in the profile.
+    assert_eq!(profile.calls(), work.queued_calls() + work.downloads);
+    let count = |work_name: &str| -> u64 {
+        profile
+            .rows
+            .iter()
+            .filter(|r| r.work == work_name)
+            .map(|r| r.calls)
+            .sum()
+    };
+    assert_eq!(count("cuBLAS GEMM"), work.gemms);
+    assert_eq!(count("download"), work.downloads);
+    for (op, launches) in &work.launches_by_op {
+        let kernels: u64 = profile
+            .rows
+            .iter()
+            .filter(|r| {
+                r.op == *op
+                    && !matches!(
+                        r.work.as_str(),
+                        "cuBLAS GEMM" | "fill" | "device copy" | "upload" | "download"
+                    )
+            })
+            .map(|r| r.calls)
+            .sum();
+        assert_eq!(kernels, *launches, "kernel launches of {op}");
+    }
+    assert!(profile
+        .rows
+        .iter()
+        .all(|r| r.device_ms >= 0.0 && r.calls > 0));
+    assert!(profile.device_ms() > 0.0);
+    // The pairs bracket disjoint stretches of one stream's work.
+    assert!(
+        profile.device_ms() <= profile.wall_ms * 1.001,
+        "{} ms of device time in {} ms",
+        profile.device_ms(),
+        profile.wall_ms
+    );
+    let by_op = profile.by_op();
+    assert!(
+        by_op.windows(2).all(|w| w[0].2 >= w[1].2),
+        "by_op is sorted"
+    );
+    assert_eq!(by_op.iter().map(|o| o.1).sum::<u64>(), profile.calls());
+
+    // After finishing, calls are no longer timed; a new profile starts empty.
+    pass();
+    c.start_profile();
+    let empty = c.finish_profile().expect("finish");
+    assert!(empty.rows.is_empty(), "{:?}", empty.rows);
+}
+
 // ---- the tests ---------------------------------------------------------------------------------
 
 #[test]
@@ -111,6 +192,20 @@ fn gpu_network_matches_reference() {
 fn gpu_pool_is_reused_after_warm_up() {
     if let Some(c) = gpu() {
         pool_is_reused(&c);
+    }
+}
+
+#[test]
+fn gpu_profile_times_every_call() {
+    if let Some(c) = gpu() {
+        profile_times_every_call(&c);
+    }
+}
+
+#[test]
+fn emulated_profile_times_every_call() {
+    if let Some(c) = emulator() {
+        profile_times_every_call(&c);
     }
 }
 

@@ -75,6 +75,11 @@ pub struct BenchArgs {
     /// Model benchmark: also write the results to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Model benchmark on CUDA: after the timed steps, time every kernel, GEMM and copy
+    /// of 3 more training steps and print where the GPU's time goes, by op and kernel
+    /// (the timed figures are unaffected; the CPU has no such profile).
+    #[arg(long, conflicts_with = "kernels")]
+    pub profile: bool,
     /// Kernel benchmark: timed repetitions per kernel; the median is reported.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub repetitions: usize,
@@ -290,12 +295,16 @@ fn bench(args: BenchArgs, threads: usize) -> Result<()> {
     Ok(())
 }
 
+/// Training steps `pgcnn bench --profile` profiles.
+const PROFILE_STEPS: usize = 3;
+
 /// `pgcnn bench --config NAME`: the model benchmark, its table on stdout.
 fn model_bench_command(name: &str, args: &BenchArgs) -> Result<()> {
     let opts = ModelBenchOptions {
         batch: args.batch,
         warmup: args.warmup.unwrap_or(3),
         steps: args.steps,
+        profile_steps: if args.profile { PROFILE_STEPS } else { 0 },
     };
     model_bench(
         name,

@@ -6,7 +6,7 @@ use clap::Parser;
 use pgcnn::bench_model::flops::{conv_layers, forward_flops};
 use pgcnn::bench_model::{
     bench_one, config_names, data_shape, machine_line, median, model_bench, reference_figures,
-    CountingAlloc, MachineKind, ModelBenchOptions, BENCHMARK_CONFIGS,
+    write_table, CountingAlloc, DeviceProfile, MachineKind, ModelBenchOptions, BENCHMARK_CONFIGS,
 };
 use pgcnn::cli::{Cli, Command};
 use pgcnn::config::{build_config, preset, Config};
@@ -147,9 +147,12 @@ fn a_tiny_run_reports_positive_times_and_the_expected_keys() {
         batch: None,
         warmup: 1,
         steps: 2,
+        profile_steps: 1,
     };
     let r = bench_one(&Cpu, "cpu", "small_se2_partial", &config, &opts).unwrap();
     assert_eq!((r.batch, r.steps, r.params), (4, 2, 9_111));
+    // The CPU has no device to profile; asking is not an error.
+    assert!(r.device_profile.is_none() && r.device_work.is_none());
     assert_eq!(r.train_step_times_ms.len(), 2);
     assert_eq!(r.eval_forward_times_ms.len(), 2);
     for t in r.train_step_times_ms.iter().chain(&r.eval_forward_times_ms) {
@@ -202,6 +205,7 @@ fn the_command_prints_lines_and_a_table_and_writes_json() {
         batch: Some(2),
         warmup: 0,
         steps: 1,
+        profile_steps: 0,
     };
     let set = vec!["net.no_hidden=4".to_string()];
     let results = model_bench(
@@ -263,10 +267,10 @@ fn the_command_prints_lines_and_a_table_and_writes_json() {
 
 #[test]
 fn the_flags_gpu_check_passes_parse() {
-    // scripts/gpu-check.sh: `pgcnn bench --batch 64 --warmup 5 --steps 20 --device cuda
-    // --config C`.
+    // scripts/gpu-check.sh: `pgcnn bench --batch 64 --warmup 5 --steps 20 --profile
+    // --device cuda --config C`.
     let cli = Cli::try_parse_from(
-        "pgcnn bench --batch 64 --warmup 5 --steps 20 --device cuda --config small_se2_partial --json out.json"
+        "pgcnn bench --batch 64 --warmup 5 --steps 20 --profile --device cuda --config small_se2_partial --json out.json"
             .split(' '),
     )
     .unwrap();
@@ -279,6 +283,78 @@ fn the_flags_gpu_check_passes_parse() {
         (Some(64), Some(5), 20)
     );
     assert_eq!(args.device, DeviceRequest::Cuda(0));
+    assert!(args.profile);
     assert!(Cli::try_parse_from("pgcnn bench --kernels --config all".split(' ')).is_err());
+    assert!(Cli::try_parse_from("pgcnn bench --kernels --profile".split(' ')).is_err());
     assert!(Cli::try_parse_from("pgcnn bench --kernels --warmup 2".split(' ')).is_ok());
+}
+
+/// A GPU's profile (made up here: its measurement is tested in pgcnn-tests'
+/// cuda_network.rs) is reported per step, on the machine line and as a table.
+#[test]
+fn a_device_profile_is_reported_per_step() {
+    use pgcnn_cuda::{Profile, ProfileRow};
+    let row = |op: &'static str, work: &str, calls: u64, device_ms: f64| ProfileRow {
+        op,
+        work: work.to_string(),
+        calls,
+        device_ms,
+    };
+    let mut rows = vec![
+        row("conv2d", "cuBLAS GEMM", 40, 8.0),
+        row("conv2d", "im2col_f32", 40, 4.0),
+    ];
+    rows.extend((0..20).map(|i| row("unary", &format!("kernel_{i}"), 2, 0.1)));
+    let profile = Profile {
+        rows,
+        wall_ms: 30.0,
+    };
+    let p = DeviceProfile::from_profile(&profile, 2);
+    assert_eq!(p.steps, 2);
+    assert!(
+        (p.device_ms_per_step - 7.0).abs() < 1e-12,
+        "{}",
+        p.device_ms_per_step
+    );
+    assert!((p.wall_ms_per_step - 15.0).abs() < 1e-12);
+    assert_eq!(p.rows[0].work, "cuBLAS GEMM");
+    assert!((p.rows[0].calls_per_step - 20.0).abs() < 1e-12);
+    assert!((p.rows[1].ms_per_step - 2.0).abs() < 1e-12);
+
+    let config = build_config(Some("small_se2_partial"), None, &["net.no_hidden=4"]).unwrap();
+    let opts = ModelBenchOptions {
+        batch: Some(2),
+        warmup: 0,
+        steps: 1,
+        profile_steps: 0,
+    };
+    let mut r = bench_one(&Cpu, "cpu", "small_se2_partial", &config, &opts).unwrap();
+    r.device_profile = Some(p);
+    let line = machine_line(&r);
+    assert!(
+        line.contains(" profiled_device_ms_per_step=7.000 "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(" profiled_wall_ms_per_step=15.000"),
+        "{line}"
+    );
+    let mut out = Vec::new();
+    write_table(&[r], &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("7.00 ms of device work in 15.00 ms"),
+        "{text}"
+    );
+    let gemm = text.lines().find(|l| l.contains("cuBLAS GEMM")).unwrap();
+    assert!(
+        gemm.contains("20.0") && gemm.contains("4.000") && gemm.contains("57.1%"),
+        "{gemm}"
+    );
+    // 15 rows, then the other 7 summed: 7 × 1 call and 0.05 ms per step.
+    let rest = text.lines().find(|l| l.contains("(7 more rows)")).unwrap();
+    assert!(
+        rest.contains("7.0") && rest.contains("0.350") && rest.contains("5.0%"),
+        "{rest}"
+    );
 }

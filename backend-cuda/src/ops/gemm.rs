@@ -95,10 +95,12 @@ impl Cuda {
             return Ok(());
         }
         self.dev.activity.gemm();
-        self.dev
-            .rt
-            .gemm(&g.col_major(), E::DTYPE, tf32, g.accumulate)
-            .map_err(|e| backend_err(op, format!("cuBLAS: {e}")))
+        self.timed(op, "cuBLAS GEMM", || {
+            self.dev
+                .rt
+                .gemm(&g.col_major(), E::DTYPE, tf32, g.accumulate)
+                .map_err(|e| backend_err(op, format!("cuBLAS: {e}")))
+        })
     }
 
     pub(crate) fn gemm_impl<E: Element>(

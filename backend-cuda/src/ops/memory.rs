@@ -57,7 +57,9 @@ impl Cuda {
             return Ok(());
         }
         self.dev.activity.host_upload(bytes.len());
-        self.dev.rt.copy_htod(dst, bytes).map_err(driver_err(op))
+        self.timed(op, "upload", || {
+            self.dev.rt.copy_htod(dst, bytes).map_err(driver_err(op))
+        })
     }
 
     pub(crate) fn download_impl<E: Element>(&self, s: &CudaStorage<E>) -> Result<Vec<E>> {
@@ -73,10 +75,12 @@ impl Cuda {
             )
         };
         self.dev.activity.download(bytes.len());
-        self.dev
-            .rt
-            .copy_dtoh(bytes, s.ptr())
-            .map_err(driver_err("download"))?;
+        self.timed("download", "download", || {
+            self.dev
+                .rt
+                .copy_dtoh(bytes, s.ptr())
+                .map_err(driver_err("download"))
+        })?;
         Ok(out)
     }
 

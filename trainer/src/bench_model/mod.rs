@@ -44,6 +44,8 @@ pub struct ModelBenchOptions {
     pub warmup: usize,
     /// Timed steps (and timed forwards), at least 1.
     pub steps: usize,
+    /// Training steps profiled after the timed ones, on CUDA (0: none).
+    pub profile_steps: usize,
 }
 
 /// One config's figures (times in milliseconds, memory in MB = 10⁶ bytes).
@@ -97,6 +99,54 @@ pub struct ModelBenchResult {
     /// What one training step asked of the GPU (CUDA only): on a GPU a small model's
     /// step is bound by launches and host waits rather than arithmetic.
     pub device_work: Option<DeviceWork>,
+    /// Where the GPU's time went in the profiled steps (CUDA with `--profile`).
+    pub device_profile: Option<DeviceProfile>,
+}
+
+/// Device time of a training step by op and work, the mean of the profiled steps
+/// (see [`pgcnn_cuda::Profile`] for what a row's time includes).
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceProfile {
+    pub steps: usize,
+    /// Host clock per profiled step (more than a timed step: recording the timing
+    /// events costs the host about a microsecond per call).
+    pub wall_ms_per_step: f64,
+    /// The rows' device time per step.
+    pub device_ms_per_step: f64,
+    /// Most time first.
+    pub rows: Vec<DeviceProfileRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceProfileRow {
+    /// The backend op that queued the work.
+    pub op: String,
+    /// What ran: a kernel, `cuBLAS GEMM`, `fill`, a copy.
+    pub work: String,
+    pub calls_per_step: f64,
+    pub ms_per_step: f64,
+}
+
+impl DeviceProfile {
+    /// The mean per step of `p`, measured over `steps` training steps.
+    pub fn from_profile(p: &pgcnn_cuda::Profile, steps: usize) -> Self {
+        let per = |v: f64| v / steps.max(1) as f64;
+        DeviceProfile {
+            steps,
+            wall_ms_per_step: per(p.wall_ms),
+            device_ms_per_step: per(p.device_ms()),
+            rows: p
+                .rows
+                .iter()
+                .map(|r| DeviceProfileRow {
+                    op: r.op.to_string(),
+                    work: r.work.clone(),
+                    calls_per_step: per(r.calls as f64),
+                    ms_per_step: per(r.device_ms),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The work one training step queued on a GPU, and how often the host waited for it.
@@ -191,6 +241,9 @@ impl BackendTask for BenchTask<'_> {
     type Output = Vec<ModelBenchResult>;
     fn run<B: Backend>(self, backend: B, device: &str) -> Result<Self::Output> {
         let mut results = Vec::new();
+        if self.opts.profile_steps > 0 && !backend.name().starts_with("cuda") {
+            eprintln!("note: --profile times GPU work; {device} has none, so nothing is profiled");
+        }
         for (name, config) in &self.configs {
             eprintln!(
                 "bench {name}: batch {}, {} warm-up + {} timed steps, then as many \
@@ -226,7 +279,14 @@ pub fn bench_one<B: Backend>(
         bail!("the batch size must be at least 1");
     }
     let load_average = load_average();
-    let m = run::measure(backend, config, batch, opts.warmup, opts.steps)?;
+    let m = run::measure(
+        backend,
+        config,
+        batch,
+        opts.warmup,
+        opts.steps,
+        opts.profile_steps,
+    )?;
     let ms = |v: &[f64]| v.iter().map(|s| s * 1e3).collect::<Vec<f64>>();
     let (train_ms, eval_ms) = (ms(&m.train_s), ms(&m.eval_s));
     let (train_med, eval_med) = (median(&train_ms), median(&eval_ms));
@@ -270,6 +330,10 @@ pub fn bench_one<B: Backend>(
         eval_forward_times_ms: eval_ms,
         load_average,
         device_work: m.step_activity.as_ref().map(DeviceWork::from_activity),
+        device_profile: m
+            .profile
+            .as_ref()
+            .map(|p| DeviceProfile::from_profile(p, opts.profile_steps)),
     })
 }
 

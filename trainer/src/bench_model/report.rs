@@ -1,6 +1,6 @@
 //! The model benchmark's output: a machine-readable line per config, a table, JSON.
 
-use super::ModelBenchResult;
+use super::{DeviceProfile, ModelBenchResult};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -11,12 +11,18 @@ use std::path::Path;
 pub fn machine_line(r: &ModelBenchResult) -> String {
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
-    let work = r.device_work.as_ref().map_or(String::new(), |w| {
+    let mut work = r.device_work.as_ref().map_or(String::new(), |w| {
         format!(
             " launches_per_step={} gemms_per_step={} host_waits_per_step={}",
             w.launches, w.gemms, w.host_waits
         )
     });
+    if let Some(p) = &r.device_profile {
+        work += &format!(
+            " profiled_device_ms_per_step={:.3} profiled_wall_ms_per_step={:.3}",
+            p.device_ms_per_step, p.wall_ms_per_step
+        );
+    }
     format!(
         "bench config={} device={} threads={} batch={} steps={} train_step_ms={:.3} \
          eval_forward_ms={:.3} train_step_min_ms={:.3} eval_forward_min_ms={:.3} \
@@ -137,6 +143,11 @@ pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<
             )?;
         }
     }
+    for r in results {
+        if let Some(p) = &r.device_profile {
+            write_profile(&r.config, p, out)?;
+        }
+    }
     if let Some(f) = results.iter().find_map(|r| r.reference.as_ref()) {
         writeln!(
             out,
@@ -145,6 +156,64 @@ pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<
             f.machine
         )?;
     }
+    Ok(())
+}
+
+/// Rows of a device profile printed before the rest are summed into one line.
+const PROFILE_ROWS: usize = 15;
+
+/// Prints where the GPU's time went in a training step, by op and work.
+fn write_profile(config: &str, p: &DeviceProfile, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "{config}: device time of a training step by op and work (mean of {} profiled \
+         steps): {} ms of device work in {} ms of wall time",
+        p.steps,
+        ms(p.device_ms_per_step),
+        ms(p.wall_ms_per_step)
+    )?;
+    writeln!(
+        out,
+        "  {:<24} {:<26} {:>10} {:>10} {:>6}",
+        "op", "work", "calls", "ms", "share"
+    )?;
+    let share = |v: f64| {
+        if p.device_ms_per_step > 0.0 {
+            format!("{:.1}%", 100.0 * v / p.device_ms_per_step)
+        } else {
+            "-".into()
+        }
+    };
+    for row in p.rows.iter().take(PROFILE_ROWS) {
+        writeln!(
+            out,
+            "  {:<24} {:<26} {:>10} {:>10} {:>6}",
+            row.op,
+            row.work,
+            format!("{:.1}", row.calls_per_step),
+            format!("{:.3}", row.ms_per_step),
+            share(row.ms_per_step)
+        )?;
+    }
+    let rest = p.rows.get(PROFILE_ROWS..).unwrap_or_default();
+    if !rest.is_empty() {
+        let ms_rest: f64 = rest.iter().map(|r| r.ms_per_step).sum();
+        let calls_rest: f64 = rest.iter().map(|r| r.calls_per_step).sum();
+        writeln!(
+            out,
+            "  {:<24} {:<26} {:>10} {:>10} {:>6}",
+            format!("({} more rows)", rest.len()),
+            "",
+            format!("{calls_rest:.1}"),
+            format!("{ms_rest:.3}"),
+            share(ms_rest)
+        )?;
+    }
+    writeln!(
+        out,
+        "  (a row's time runs from when the GPU reached the call to the end of its work, so \
+         a GPU left waiting for the host shows as time in the calls it waited for)"
+    )?;
     Ok(())
 }
 

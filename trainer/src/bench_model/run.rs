@@ -12,7 +12,7 @@ use pgcnn_core::layers::{ForwardCtx, LayerParams};
 use pgcnn_core::models::Model;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{clip_grad_norm, Backend, Tensor};
-use pgcnn_cuda::{Activity, Cuda};
+use pgcnn_cuda::{Activity, Cuda, Profile};
 use std::any::Any;
 use std::time::Instant;
 
@@ -35,6 +35,8 @@ pub struct Measurement {
     pub losses: Vec<f64>,
     /// What the last timed training step asked of a GPU (CUDA only).
     pub step_activity: Option<Activity>,
+    /// Device time by op and work over the profiled steps (CUDA, when asked for).
+    pub profile: Option<Profile>,
 }
 
 /// The image shape `[C, H, W]` and class count of the config's dataset (nothing is
@@ -68,14 +70,19 @@ const DATA_SEED: u64 = 0xbe4c_0002;
 const STEP_SEED: u64 = 0xbe4c_0003;
 
 /// Builds the config's model and optimiser for `batch` images, times `warmup` + `steps`
-/// training steps (the first `warmup` untimed) and as many evaluation forwards.
+/// training steps (the first `warmup` untimed) and as many evaluation forwards. On CUDA,
+/// `profile_steps` more training steps then run with device profiling on
+/// ([`Cuda::start_profile`]); elsewhere none.
 pub fn measure<B: Backend>(
     backend: &B,
     config: &Config,
     batch: usize,
     warmup: usize,
     steps: usize,
+    profile_steps: usize,
 ) -> Result<Measurement> {
+    let cuda = (backend as &dyn Any).downcast_ref::<Cuda>();
+    let profile_steps = if cuda.is_some() { profile_steps } else { 0 };
     let (image_shape, classes) = data_shape(config);
     let [c, h, w] = image_shape;
     let mcfg = model_config(config, c, classes, [h, w])?;
@@ -84,12 +91,14 @@ pub fn measure<B: Backend>(
         .context("building the model")?;
     let mut optimizer = build_optimizer(config, &model)?;
     let iterations = warmup + steps;
-    let mut schedule = build_schedule(config, iterations.max(1))?;
+    // The schedules run over the profiled steps too, so that those see no schedule's end.
+    let scheduled = iterations + profile_steps;
+    let mut schedule = build_schedule(config, scheduled.max(1))?;
     optimizer.apply_schedule(&schedule)?;
     let temperature = TemperatureSchedule {
         init: config.base_group.gumbel_init_temp,
         end: config.base_group.gumbel_end_temp,
-        iterations,
+        iterations: scheduled,
     };
 
     // Random images (normal, like normalised pixels) and labels, uploaded once: the
@@ -103,19 +112,9 @@ pub fn measure<B: Backend>(
     synchronize(backend)?;
 
     let mut rng = Rng::seed(STEP_SEED);
-    let mut probe = MemoryProbe::new(backend);
-    probe.start()?;
-    let mut train_s = Vec::with_capacity(steps);
-    let mut losses = Vec::with_capacity(steps);
-    let mut step_activity = None;
-    for i in 0..iterations {
-        let before = if i + 1 == iterations {
-            activity(backend)
-        } else {
-            None
-        };
-        let start = Instant::now();
-        // One iteration of trainer/src/train/run.rs's loop, on the fixed batch.
+    // One iteration of trainer/src/train/run.rs's loop, on the fixed batch; returns the
+    // loss once the device has finished the step.
+    let mut train_step = |i: usize| -> Result<f64> {
         let t = &config.train;
         let mut ctx = ForwardCtx::train(rng.fork(), temperature.temperature(i));
         if t.weight_decay > 0.0 {
@@ -145,6 +144,21 @@ pub fn measure<B: Backend>(
         // The backward pass and the update are still queued on a GPU: wait for them
         // before reading the clock.
         synchronize(backend)?;
+        Ok(loss_value)
+    };
+    let mut probe = MemoryProbe::new(backend);
+    probe.start()?;
+    let mut train_s = Vec::with_capacity(steps);
+    let mut losses = Vec::with_capacity(steps);
+    let mut step_activity = None;
+    for i in 0..iterations {
+        let before = if i + 1 == iterations {
+            activity(backend)
+        } else {
+            None
+        };
+        let start = Instant::now();
+        let loss_value = train_step(i)?;
         if i >= warmup {
             train_s.push(start.elapsed().as_secs_f64());
             losses.push(loss_value);
@@ -153,6 +167,16 @@ pub fn measure<B: Backend>(
             step_activity = Some(after.since(&before));
         }
     }
+    let profile = match cuda {
+        Some(cuda) if profile_steps > 0 => {
+            cuda.start_profile();
+            for i in iterations..scheduled {
+                train_step(i)?;
+            }
+            Some(cuda.finish_profile()?)
+        }
+        _ => None,
+    };
     let train_peak_bytes = probe.peak();
 
     probe.start()?;
@@ -181,5 +205,6 @@ pub fn measure<B: Backend>(
         memory_method: probe.method().as_str(),
         losses,
         step_activity,
+        profile,
     })
 }
