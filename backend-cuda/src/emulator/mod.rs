@@ -125,7 +125,18 @@ impl Emulator {
         params: &mut [*mut c_void],
     ) -> Result<(), String> {
         let (g, b) = (cfg.grid_dim, cfg.block_dim);
-        if [g.0, g.1, g.2, b.0, b.1, b.2].contains(&0) || b.0 * b.1 * b.2 > 1024 {
+        // The limits of every GPU since compute capability 3.0 (sm_75 is our oldest
+        // target), so that a launch the hardware would refuse fails here too.
+        let refused = [g.0, g.1, g.2, b.0, b.1, b.2].contains(&0)
+            || g.0 > i32::MAX as u32
+            || g.1 > 65_535
+            || g.2 > 65_535
+            || b.0 > 1024
+            || b.1 > 1024
+            || b.2 > 64
+            || b.0 * b.1 * b.2 > 1024
+            || cfg.shared_mem_bytes > 48 * 1024;
+        if refused {
             return Err(format!("{name}: invalid launch {cfg:?}"));
         }
         let cname = CString::new(name).map_err(|_| format!("bad kernel name {name:?}"))?;
