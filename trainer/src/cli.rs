@@ -42,8 +42,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Benchmark on random data: `--config NAME` (or `all`) times training steps and
     /// evaluation forwards of a BENCHMARKS.md config (on CUDA it also counts a step's
-    /// kernel launches and waits for the GPU); `--kernels` measures the CPU backend's
-    /// GEMM and convolutions (GFLOP/s) on the configs' layer shapes.
+    /// kernel launches and waits for the GPU, and `--profile` times them by op and
+    /// kernel); `--kernels` measures the CPU backend's GEMM and convolutions (GFLOP/s) on
+    /// the configs' layer shapes.
     Bench(BenchArgs),
     /// Evaluate a checkpoint: test accuracy and, with --rotations/--angles/--mirror, the
     /// accuracy and logit invariance error under rotated and mirrored inputs.
