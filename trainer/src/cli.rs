@@ -4,7 +4,7 @@
 use crate::bench::{kernel_bench, KernelBenchOptions};
 use crate::bench_model::{model_bench, ModelBenchOptions};
 use crate::config::{build_config, presets_table};
-use crate::device::DeviceRequest;
+use crate::device::DeviceSpec;
 use crate::threads::configure_threads;
 use crate::train::{install_interrupt_handler, train, Interrupted, TrainOptions};
 use anyhow::{bail, Result};
@@ -70,9 +70,9 @@ pub struct BenchArgs {
     /// Model benchmark: override one config key, as `pgcnn train --set`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Model benchmark: auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: DeviceRequest,
+    /// Model benchmark: the device (auto, cpu, cuda or cuda:N) and its f32 math.
+    #[command(flatten)]
+    pub device: DeviceSpec,
     /// Model benchmark: also write the results to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -127,9 +127,8 @@ pub struct TrainArgs {
     /// MNIST-based datasets).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: DeviceRequest,
+    #[command(flatten)]
+    pub device: DeviceSpec,
     /// Stop every epoch after N iterations (for quick checks).
     #[arg(long, value_name = "N")]
     pub max_steps: Option<usize>,

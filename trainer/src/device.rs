@@ -1,4 +1,5 @@
-//! `--device auto|cpu|cuda[:N]`: which backend runs, decided once, in one place.
+//! `--device auto|cpu|cuda[:N]` and `--gpu-math tf32|strict`: which backend runs, and
+//! how a GPU multiplies f32 matrices, decided once, in one place.
 //!
 //! The rest of the trainer is generic over the backend; [`with_backend`] makes the one
 //! top-level choice and calls the generic code with the concrete type, so there is no
@@ -11,8 +12,9 @@
 //! a machine without one.
 
 use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
 use pgcnn_cpu::Cpu;
-use pgcnn_cuda::{parse_cuda_device, Cuda};
+use pgcnn_cuda::{parse_cuda_device, Cuda, MathMode};
 use std::fmt;
 use std::str::FromStr;
 
@@ -53,6 +55,54 @@ impl fmt::Display for DeviceRequest {
     }
 }
 
+/// How f32 matrix products inside convolutions run on a GPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum GpuMath {
+    /// TF32 tensor cores: inputs rounded to a 10-bit mantissa, f32 accumulation
+    /// (PyTorch's default for convolutions).
+    #[default]
+    Tf32,
+    /// Full f32 throughout: several times slower convolutions, results within f32
+    /// rounding of the CPU's.
+    Strict,
+}
+
+impl From<GpuMath> for MathMode {
+    fn from(m: GpuMath) -> MathMode {
+        match m {
+            GpuMath::Tf32 => MathMode::Tf32,
+            GpuMath::Strict => MathMode::Strict,
+        }
+    }
+}
+
+/// `--device` and `--gpu-math`, shared by `train`, `eval` and `bench`.
+#[derive(Args, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
+    #[arg(
+        long = "device",
+        id = "device",
+        default_value = "auto",
+        value_name = "DEVICE"
+    )]
+    pub request: DeviceRequest,
+    /// How CUDA computes the f32 matrix products of convolutions: tf32 (tensor cores,
+    /// PyTorch's default) or strict (full f32, slower). The CPU always computes in f32.
+    #[arg(long, value_enum, default_value_t = GpuMath::Tf32, value_name = "MODE")]
+    pub gpu_math: GpuMath,
+}
+
+impl From<DeviceRequest> for DeviceSpec {
+    /// The request with the default math (TF32 on a GPU).
+    fn from(request: DeviceRequest) -> Self {
+        DeviceSpec {
+            request,
+            gpu_math: GpuMath::default(),
+        }
+    }
+}
+
 /// Names a directory: `--device cuda` then runs on the kernel emulator (module docs).
 const EMULATOR_VAR: &str = "PGCNN_CUDA_EMULATOR";
 
@@ -63,8 +113,17 @@ pub enum Device {
 }
 
 impl Device {
-    /// Resolves a request. `auto` says in one line on stderr why it fell back to the CPU.
-    pub fn open(request: DeviceRequest) -> Result<Device> {
+    /// Resolves a request, with the spec's math on a GPU. `auto` says in one line on
+    /// stderr why it fell back to the CPU.
+    pub fn open(spec: impl Into<DeviceSpec>) -> Result<Device> {
+        let spec = spec.into();
+        Ok(match Self::open_request(spec.request)? {
+            Device::Cuda(c) => Device::Cuda(Box::new(c.with_math(spec.gpu_math.into()))),
+            cpu => cpu,
+        })
+    }
+
+    fn open_request(request: DeviceRequest) -> Result<Device> {
         if let (DeviceRequest::Cuda(0), Some(dir)) = (request, std::env::var_os(EMULATOR_VAR)) {
             return match Cuda::emulated(std::path::Path::new(&dir)) {
                 Ok(c) => Ok(Device::Cuda(Box::new(c))),
@@ -99,7 +158,13 @@ impl Device {
     pub fn describe(&self) -> String {
         match self {
             Device::Cpu(_) => format!("cpu ({} threads)", rayon::current_num_threads()),
-            Device::Cuda(c) => c.info().to_string(),
+            Device::Cuda(c) => {
+                let math = match c.math() {
+                    MathMode::Tf32 => "TF32 convolutions",
+                    MathMode::Strict => "strict f32",
+                };
+                format!("{}, {math}", c.info())
+            }
         }
     }
 }

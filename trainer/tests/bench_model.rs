@@ -10,7 +10,7 @@ use pgcnn::bench_model::{
 };
 use pgcnn::cli::{Cli, Command};
 use pgcnn::config::{build_config, preset, Config};
-use pgcnn::device::DeviceRequest;
+use pgcnn::device::{DeviceRequest, GpuMath};
 use pgcnn::model_config::model_config;
 use pgcnn_core::models::ModelConfig;
 use pgcnn_cpu::Cpu;
@@ -282,7 +282,8 @@ fn the_flags_gpu_check_passes_parse() {
         (args.batch, args.warmup, args.steps),
         (Some(64), Some(5), 20)
     );
-    assert_eq!(args.device, DeviceRequest::Cuda(0));
+    assert_eq!(args.device.request, DeviceRequest::Cuda(0));
+    assert_eq!(args.device.gpu_math, GpuMath::Tf32);
     assert!(args.profile);
     assert!(Cli::try_parse_from("pgcnn bench --kernels --config all".split(' ')).is_err());
     assert!(Cli::try_parse_from("pgcnn bench --kernels --profile".split(' ')).is_err());
@@ -357,4 +358,42 @@ fn a_device_profile_is_reported_per_step() {
         rest.contains("7.0") && rest.contains("0.350") && rest.contains("5.0%"),
         "{rest}"
     );
+}
+
+/// `--gpu-math` reaches the CUDA backend: on the kernel emulator (which runs the CUDA
+/// backend's host code on the CPU; skipped without g++), the device line names the math
+/// in use, TF32 by default and strict f32 when asked.
+#[test]
+fn gpu_math_reaches_the_cuda_backend() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgcnn-cuda-emulator");
+    for (flags, want) in [
+        (&[][..], "TF32 convolutions"),
+        (&["--gpu-math", "strict"][..], "strict f32"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgcnn"))
+            .args(["bench", "--config", "rotmnist_t2", "--device", "cuda"])
+            .args(["--batch", "2", "--steps", "1", "--warmup", "0"])
+            .args(["--set", "net.no_hidden=4"])
+            .args(flags)
+            .env("PGCNN_CUDA_EMULATOR", &dir)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if stderr.contains("the kernel emulator could not be built") {
+            println!("skipped: {stderr}");
+            return;
+        }
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        let device = stdout
+            .lines()
+            .find(|l| l.starts_with("device: "))
+            .unwrap_or_else(|| panic!("no device line in {stdout}"));
+        assert!(
+            device.contains("kernel emulator") && device.contains(want),
+            "{device}"
+        );
+    }
 }

@@ -19,7 +19,7 @@ fn checkpoint() -> &'static PathBuf {
 
 fn options(path: impl Into<PathBuf>) -> EvalOptions {
     EvalOptions {
-        device: DeviceRequest::Cpu,
+        device: DeviceRequest::Cpu.into(),
         ..EvalOptions::new(path)
     }
 }

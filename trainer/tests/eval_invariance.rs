@@ -21,7 +21,7 @@ fn a_full_se2_network_is_invariant_to_quarter_turns_only() {
     );
     let report = eval(EvalOptions {
         transforms: transform_list(&[0.0, 90.0, 180.0, 270.0, 45.0], true),
-        device: DeviceRequest::Cpu,
+        device: DeviceRequest::Cpu.into(),
         split: Split::Val,
         ..EvalOptions::new(best(&run))
     })

@@ -21,7 +21,7 @@ fn run_dir() -> &'static PathBuf {
 
 fn options() -> EvalOptions {
     EvalOptions {
-        device: DeviceRequest::Cpu,
+        device: DeviceRequest::Cpu.into(),
         ..EvalOptions::new(best(run_dir()))
     }
 }

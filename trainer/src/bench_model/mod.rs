@@ -29,7 +29,7 @@ pub use report::{machine_line, write_json, write_table};
 pub use run::data_shape;
 
 use crate::config::{build_config, Config};
-use crate::device::{with_backend, BackendTask, Device, DeviceRequest};
+use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
 use anyhow::{bail, Context, Result};
 use pgcnn_core::Backend;
 use serde::Serialize;
@@ -197,7 +197,7 @@ pub fn model_bench(
     name: &str,
     overrides: &[String],
     opts: &ModelBenchOptions,
-    device: DeviceRequest,
+    device: impl Into<DeviceSpec>,
     json: Option<&std::path::Path>,
     out: &mut dyn Write,
 ) -> Result<Vec<ModelBenchResult>> {

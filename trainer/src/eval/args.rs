@@ -4,7 +4,7 @@
 use super::transforms::{equally_spaced, parse_rotations, transform_list};
 use super::{eval, EvalOptions, Split};
 use crate::checkpoint::write_atomic;
-use crate::device::DeviceRequest;
+use crate::device::DeviceSpec;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -48,9 +48,8 @@ pub struct EvalArgs {
     /// rotation).
     #[arg(long)]
     pub mirror: bool,
-    /// auto (CUDA if it works, else the CPU), cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: DeviceRequest,
+    #[command(flatten)]
+    pub device: DeviceSpec,
     /// Images per forward pass (default: the config's train.batch_size).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,

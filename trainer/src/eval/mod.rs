@@ -29,7 +29,7 @@ pub use transforms::{equally_spaced, parse_rotations, transform_list, Transform}
 use crate::checkpoint::Checkpoint;
 use crate::config::{Config, Dataset as DatasetChoice};
 use crate::data::{Dataset, Splits};
-use crate::device::{with_backend, BackendTask, Device, DeviceRequest};
+use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
 use crate::model_config::model_config;
 use crate::train::{load_data, restore_model, EVAL_STREAM, INIT_STREAM};
 use anyhow::{anyhow, bail, Context, Result};
@@ -79,7 +79,7 @@ pub struct EvalOptions {
     pub split: Split,
     /// The transformations of the inputs, each reported on its own.
     pub transforms: Vec<Transform>,
-    pub device: DeviceRequest,
+    pub device: DeviceSpec,
     /// Images per forward pass (`None`: the config's `train.batch_size`).
     pub batch_size: Option<usize>,
     /// Seed of the group-element draws (`None`: the one the training run used for this
@@ -99,7 +99,7 @@ impl EvalOptions {
             data_dir: None,
             split: Split::Test,
             transforms: vec![Transform::IDENTITY],
-            device: DeviceRequest::Auto,
+            device: DeviceSpec::default(),
             batch_size: None,
             seed: None,
             progress: false,

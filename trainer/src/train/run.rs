@@ -9,7 +9,7 @@ use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
-use crate::device::{with_backend, BackendTask, Device, DeviceRequest};
+use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
 use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
@@ -34,7 +34,7 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Where datasets live (`None`: the embedded digits for the MNIST family).
     pub data_dir: Option<PathBuf>,
-    pub device: DeviceRequest,
+    pub device: DeviceSpec,
     /// Stop each epoch after this many iterations (quick checks; `None`: whole epochs).
     pub max_steps: Option<usize>,
     /// Draw a progress bar (stderr, only when it is a terminal).

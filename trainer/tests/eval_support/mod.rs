@@ -35,7 +35,7 @@ pub fn train_tiny(name: &str, overrides: &[&str]) -> PathBuf {
         out: out.clone(),
         resume: false,
         data_dir: None,
-        device: DeviceRequest::Cpu,
+        device: DeviceRequest::Cpu.into(),
         max_steps: Some(2),
         progress: false,
     })
