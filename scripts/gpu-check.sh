@@ -24,7 +24,8 @@
 # The trainer's command lines are variables, overridable from the environment:
 #   PGCNN_TRAIN_ARGS  arguments of the short run, without --device and --out
 #   PGCNN_BENCH_ARGS  arguments of each bench, without --device and --config
-#   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md)
+#   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md; NAME:strict benches
+#                     NAME with --gpu-math strict, to see what TF32 gains)
 # `pgcnn bench` must print its median training-step time as `train_step_ms=<ms>` (or a
 # JSON field "train_step_ms"), and `eval_forward_ms`, `launches_per_step`,
 # `profiled_device_ms_per_step` and `host_waits_per_step` likewise if it measures them.
@@ -35,7 +36,7 @@ BUNDLE=${PGCNN_GPU_BUNDLE:-target/gpu-check}
 TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=rotmnist-synthetic --epochs 3 --max-steps 20 --seed 0 --no-progress}
 DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
-CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial}
+CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial rotmnist_se2_partial:strict}
 
 # Training-step medians of the reference implementation on the H100 (BENCHMARKS.md).
 declare -A REFERENCE_MS=(
@@ -96,6 +97,8 @@ epoch_losses() {
 run() {
     export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export RUST_BACKTRACE=1
+    # Compiled kernels are kept here: the first process compiles, the others read them.
+    export PGCNN_KERNEL_CACHE="${PGCNN_KERNEL_CACHE:-$PWD/$BUNDLE/kernel-cache}"
     local pgcnn="$BUNDLE/pgcnn" failed=0 lim
     [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" && -x "$BUNDLE/cuda_norm" && -x "$BUNDLE/cuda_models" ]] ||
         { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
@@ -149,25 +152,28 @@ run() {
     [[ "$training" == falls* ]] || failed=1
 
     echo "== pgcnn bench"
-    local cfg out rows=()
-    for cfg in $CONFIGS; do
+    local entry cfg math out rows=()
+    for entry in $CONFIGS; do
+        cfg=${entry%%:*}
+        math=tf32
+        [[ "$entry" != *:strict ]] || math=strict
         lim=$(limit 120)
         if ((lim < 5)); then
-            echo "(no time left for the bench of $cfg)"
-            rows+=("$cfg - - - - -")
+            echo "(no time left for the bench of $entry)"
+            rows+=("$entry - - - - -")
             failed=1
             continue
         fi
-        echo "-- $cfg: pgcnn $BENCH_ARGS --device cuda --config $cfg"
+        echo "-- $entry: pgcnn $BENCH_ARGS --device cuda --gpu-math $math --config $cfg"
         # shellcheck disable=SC2086
-        if out=$(timeout "$lim" "$pgcnn" $BENCH_ARGS --device cuda --config "$cfg" 2>&1); then
+        if out=$(timeout "$lim" "$pgcnn" $BENCH_ARGS --device cuda --gpu-math "$math" --config "$cfg" 2>&1); then
             echo "$out" | keep bench.log | tail -8
         else
             echo "$out" | keep bench.log | tail -8
-            echo "(bench of $cfg failed)"
+            echo "(bench of $entry failed)"
             failed=1
         fi
-        rows+=("$cfg $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field profiled_device_ms_per_step "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
+        rows+=("$entry $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field profiled_device_ms_per_step "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
         [[ "$(field train_step_ms "$out")" != "-" ]] || { echo "(no train_step_ms in the output)"; failed=1; }
     done
 
@@ -175,13 +181,14 @@ run() {
         echo
         echo "== summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || echo GPU), ${SECONDS} s)"
         echo "comparison tests: $tests"
+        echo "kernel cache: $(find "$PGCNN_KERNEL_CACHE" -name 'kernels-*.bin' 2>/dev/null | wc -l) entries in $PGCNN_KERNEL_CACHE"
         echo "short training run: $training"
         printf '%-24s %10s %10s %10s %10s %7s %9s %6s\n' config "step (ms)" "eval (ms)" "GPU (ms)" \
             "ref. (ms)" faster launches waits
         local row name step eval busy launches waits ref faster
         for row in "${rows[@]}"; do
             read -r name step eval busy launches waits <<<"$row"
-            ref=${REFERENCE_MS[$name]:-"-"}
+            ref=${REFERENCE_MS[${name%%:*}]:-"-"}
             faster="?"
             if [[ "$step" != "-" && "$ref" != "-" ]]; then
                 faster=$(awk -v a="$step" -v b="$ref" 'BEGIN { print (a < b) ? "yes" : "NO" }')

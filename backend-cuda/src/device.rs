@@ -3,6 +3,7 @@
 
 use crate::activity::{Activity, Counters};
 use crate::emulator::Emulator;
+use crate::kernel_cache::{fnv1a, ImageSource, KernelCache};
 use crate::kernels::{self, Kernels, TypedKernels};
 use crate::nvrtc;
 use crate::pool::{Block, Pool, PoolStats};
@@ -10,7 +11,7 @@ use crate::probe::{probe_device, CudaUnavailable, DeviceInfo};
 use crate::profile::Profiler;
 use crate::runtime::{DriverRuntime, Kernel, Runtime};
 use crate::storage::CudaStorage;
-use cudarc::driver::{CudaContext, DriverError};
+use cudarc::driver::{CudaContext, CudaModule, DriverError};
 use cudarc::nvrtc::Ptx;
 use pgcnn_core::{Element, Error, Result};
 use std::collections::HashMap;
@@ -55,22 +56,70 @@ pub(crate) struct Device {
     pub(crate) activity: Counters,
 }
 
-/// Compiled images by NVRTC target: compiling takes a second or two, so each process
-/// does it once per architecture however many `Cuda` values it makes.
-fn compiled(target: nvrtc::Target) -> std::result::Result<Arc<Vec<u8>>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<nvrtc::Target, Arc<Vec<u8>>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(img) = map.get(&target) {
-        return Ok(Arc::clone(img));
+/// The compiled program for `target`: compiling takes a second or two, so each process
+/// does it at most once per architecture however many `Cuda` values it makes, and the
+/// image is kept on disk ([`KernelCache`]) for the processes after it. `fresh` skips
+/// both caches (after the driver refused a cached image).
+fn compiled(
+    target: nvrtc::Target,
+    nvrtc_version: (u32, u32),
+    fresh: bool,
+) -> std::result::Result<(Arc<Vec<u8>>, ImageSource), String> {
+    type Images = HashMap<nvrtc::Target, (Arc<Vec<u8>>, ImageSource)>;
+    static IMAGES: OnceLock<Mutex<Images>> = OnceLock::new();
+    let images = IMAGES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = images.lock().unwrap_or_else(|p| p.into_inner());
+    if let (Some((img, source)), false) = (map.get(&target), fresh) {
+        return Ok((Arc::clone(img), *source));
     }
-    let img = Arc::new(nvrtc::compile(
-        &kernels::program(),
-        "pgcnn_kernels.cu",
-        target,
-    )?);
-    map.insert(target, Arc::clone(&img));
-    Ok(img)
+    let program = kernels::program();
+    let arch = target.arch_flag();
+    let identity = image_identity(target, nvrtc_version, &program);
+    let compile = || nvrtc::compile(&program, "pgcnn_kernels.cu", target);
+    let (img, source) = match KernelCache::from_env() {
+        Some(disk) if fresh => {
+            let img = compile()?;
+            let _ = disk.store(&arch, &identity, &img);
+            (img, ImageSource::Compiled)
+        }
+        Some(disk) => disk.get_or_compile(&arch, &identity, compile)?,
+        None => (compile()?, ImageSource::Compiled),
+    };
+    let img = Arc::new(img);
+    map.insert(target, (Arc::clone(&img), source));
+    Ok((img, source))
+}
+
+/// What a compiled image depends on: the target, the compiler and its options, and the
+/// program text (by hash and length).
+fn image_identity(target: nvrtc::Target, nvrtc_version: (u32, u32), program: &str) -> String {
+    format!(
+        "pgcnn-cuda {} | target {} | NVRTC {}.{} | options {} | program fnv1a {:016x}, {} bytes",
+        env!("CARGO_PKG_VERSION"),
+        target.arch_flag(),
+        nvrtc_version.0,
+        nvrtc_version.1,
+        nvrtc::options(target).join(" "),
+        fnv1a(program.as_bytes()),
+        program.len()
+    )
+}
+
+/// Loads `image` (for `target`) into `ctx` as a module.
+fn load_image(
+    ctx: &Arc<CudaContext>,
+    target: nvrtc::Target,
+    image: &[u8],
+) -> std::result::Result<Arc<CudaModule>, String> {
+    let ptx = match target {
+        nvrtc::Target::Cubin(_) => Ptx::from_binary(image.to_vec()),
+        nvrtc::Target::Ptx(_) => {
+            let text = String::from_utf8_lossy(image);
+            Ptx::from_src(text.trim_end_matches('\0').to_string())
+        }
+    };
+    ctx.load_module(ptx)
+        .map_err(|e| format!("loading the module: {e}"))
 }
 
 fn one_line(s: &str) -> String {
@@ -107,17 +156,18 @@ impl Cuda {
         let archs = nvrtc::supported_archs().map_err(CudaUnavailable::Kernels)?;
         let target =
             nvrtc::choose_target(major, minor, &archs).map_err(CudaUnavailable::Kernels)?;
-        let image = compiled(target).map_err(|e| CudaUnavailable::Kernels(one_line(&e)))?;
-        let ptx = match target {
-            nvrtc::Target::Cubin(_) => Ptx::from_binary(image.to_vec()),
-            nvrtc::Target::Ptx(_) => {
-                let text = String::from_utf8_lossy(&image);
-                Ptx::from_src(text.trim_end_matches('\0').to_string())
+        let kernels_err = |e: String| CudaUnavailable::Kernels(one_line(&e));
+        let (image, source) = compiled(target, info.nvrtc_version, false).map_err(kernels_err)?;
+        let module = match (load_image(&ctx, target, &image), source) {
+            (Ok(m), _) => m,
+            // An image from the disk cache that the driver refuses (a driver update,
+            // say): compile afresh, which also replaces the entry.
+            (Err(_), ImageSource::Disk) => {
+                let (image, _) = compiled(target, info.nvrtc_version, true).map_err(kernels_err)?;
+                load_image(&ctx, target, &image).map_err(CudaUnavailable::Kernels)?
             }
+            (Err(e), ImageSource::Compiled) => return Err(CudaUnavailable::Kernels(e)),
         };
-        let module = ctx
-            .load_module(ptx)
-            .map_err(|e| CudaUnavailable::Kernels(format!("loading the module: {e}")))?;
         let kernels = Kernels::load(|name| {
             let function = module
                 .load_function(name)

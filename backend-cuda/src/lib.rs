@@ -5,7 +5,7 @@
 //! [`probe`] and [`Cuda::new`] return a [`CudaUnavailable`] that says why in one line.
 //!
 //! - Kernels: CUDA C++ in `src/kernels/`, compiled with NVRTC for the GPU found, once per
-//!   process ([`nvrtc`], [`kernels`]).
+//!   process and kept on disk for the next ([`nvrtc`], [`kernels`], [`kernel_cache`]).
 //! - Products and convolutions: cuBLAS, with TF32 tensor cores for f32 convolutions by
 //!   default ([`MathMode`]).
 //! - Memory: a caching pool, so that a training step allocates nothing after the first.
@@ -33,6 +33,7 @@ mod activity;
 mod backend;
 mod device;
 mod emulator;
+pub mod kernel_cache;
 pub mod kernels;
 mod launch;
 mod layout;

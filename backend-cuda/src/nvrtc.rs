@@ -92,6 +92,17 @@ pub fn choose_target(major: u32, minor: u32, supported: &[u32]) -> Result<Target
     }
 }
 
+/// The compiler options for `target`.
+pub fn options(target: Target) -> Vec<String> {
+    vec![
+        format!("--gpu-architecture={}", target.arch_flag()),
+        // Precise division and square root (the defaults, stated): results are compared
+        // with the reference at tight tolerances in f64.
+        "--prec-div=true".to_string(),
+        "--prec-sqrt=true".to_string(),
+    ]
+}
+
 /// Compiles one CUDA C++ source; returns the CUBIN or the NUL-terminated PTX text, ready
 /// for `cuModuleLoadData`. The error carries NVRTC's log.
 pub fn compile(source: &str, name: &str, target: Target) -> Result<Vec<u8>, String> {
@@ -99,13 +110,7 @@ pub fn compile(source: &str, name: &str, target: Target) -> Result<Vec<u8>, Stri
     let cname = CString::new(name).map_err(|_| format!("{name}: name contains a NUL byte"))?;
     let prog = result::create_program(&src, Some(&cname))
         .map_err(|e| format!("{name}: nvrtcCreateProgram failed: {e}"))?;
-    let options = [
-        format!("--gpu-architecture={}", target.arch_flag()),
-        // Precise division and square root (the defaults, stated): results are compared
-        // with the reference at tight tolerances in f64.
-        "--prec-div=true".to_string(),
-        "--prec-sqrt=true".to_string(),
-    ];
+    let options = options(target);
     // SAFETY: `prog` was just created and is destroyed exactly once below; `src` and
     // `cname` outlive it.
     let out = unsafe {

@@ -1,9 +1,11 @@
 //! Every kernel source compiles with NVRTC, alone and as the one program the backend
-//! loads, for each GPU generation CUDA 13 supports — no GPU needed, only libnvrtc.
+//! loads, for each GPU generation CUDA 13 supports, and the disk cache hands back what
+//! NVRTC made — no GPU needed, only libnvrtc.
 //! Without libnvrtc the test says "skipped: <reason>" and passes, unless
 //! PGCNN_REQUIRE_NVRTC=1 (set by .ci/nvrtc-check.sh, which installs NVRTC from PyPI) makes
 //! a missing library a failure.
 
+use pgcnn_cuda::kernel_cache::{ImageSource, KernelCache};
 use pgcnn_cuda::kernels::{kernel_names, program, single_source, SOURCES};
 use pgcnn_cuda::nvrtc::{self, Target};
 use std::time::Instant;
@@ -85,4 +87,36 @@ fn a_broken_source_reports_the_compiler_log() {
     )
     .expect_err("must not compile");
     assert!(err.contains("undefined_thing"), "{err}");
+}
+
+/// The second process on a machine reads the program from the disk cache instead of
+/// compiling it: the same bytes, in a fraction of the time.
+#[test]
+fn the_disk_cache_returns_what_nvrtc_compiled() {
+    if nvrtc_or_skip().is_none() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kernel-cache-{}", std::process::id()));
+    let cache = KernelCache::at(&dir);
+    let compile = || nvrtc::compile(&program(), "pgcnn_kernels.cu", Target::Cubin(90));
+    let t = Instant::now();
+    let (compiled, first) = cache
+        .get_or_compile("sm_90", "nvrtc_compile test", compile)
+        .unwrap_or_else(|log| panic!("{log}"));
+    let compile_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (cached, second) = cache
+        .get_or_compile("sm_90", "nvrtc_compile test", || {
+            Err("compiled a second time".to_string())
+        })
+        .unwrap();
+    let read_s = t.elapsed().as_secs_f64();
+    println!(
+        "sm_90 program: compiled in {compile_s:.2} s, read back from the cache in {:.1} ms",
+        read_s * 1e3
+    );
+    assert_eq!((first, second), (ImageSource::Compiled, ImageSource::Disk));
+    assert_eq!(compiled, cached);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
