@@ -77,14 +77,16 @@ impl Pool {
                 return Ok(self.block(ptr, class));
             }
         }
-        let oom = |bytes: usize| format!("out of device memory allocating {bytes} bytes");
         let ptr = match self.rt.malloc(class) {
             Ok(p) => p,
             Err(AllocError::OutOfMemory) => {
                 self.release_cached()?;
                 match self.rt.malloc(class) {
                     Ok(p) => p,
-                    Err(AllocError::OutOfMemory) => return Err(oom(class)),
+                    Err(AllocError::OutOfMemory) => {
+                        let in_use = self.lock().stats.bytes_in_use;
+                        return Err(out_of_memory(class, in_use, self.rt.memory_info()));
+                    }
                     Err(AllocError::Other(e)) => return Err(e),
                 }
             }
@@ -167,9 +169,62 @@ impl std::fmt::Debug for Block {
     }
 }
 
+/// The message of an allocation the device could not serve, even with the cache freed;
+/// `device` is the driver's (free, total) memory where known.
+fn out_of_memory(class: usize, in_use: usize, device: Option<(usize, usize)>) -> String {
+    let free = device.map_or(String::new(), |(free, total)| {
+        format!(
+            "; the GPU has {} free of {}",
+            human_bytes(free),
+            human_bytes(total)
+        )
+    });
+    format!(
+        "out of device memory allocating {} (pgcnn holds {} in live tensors{free}): a \
+         smaller batch needs less",
+        human_bytes(class),
+        human_bytes(in_use)
+    )
+}
+
+/// `1.5 GiB`, `512 B`: binary units, one decimal.
+fn human_bytes(n: usize) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(629_407_744), "600.2 MiB");
+        assert_eq!(human_bytes(1 << 44), "16.0 TiB");
+        let m = out_of_memory(1 << 44, 3 << 30, None);
+        assert!(
+            m.contains("allocating 16.0 TiB") && m.contains("holds 3.0 GiB in live tensors)"),
+            "{m}"
+        );
+        let m = out_of_memory(1 << 30, 0, Some((512 << 20, 80 << 30)));
+        assert!(
+            m.contains("tensors; the GPU has 512.0 MiB free of 80.0 GiB)"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn classes_cover_the_request_and_waste_at_most_an_eighth() {

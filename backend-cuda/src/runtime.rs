@@ -108,6 +108,18 @@ impl Runtime {
         }
     }
 
+    /// The device's free and total memory in bytes (None on the emulator, or if the
+    /// driver cannot say).
+    pub(crate) fn memory_info(&self) -> Option<(usize, usize)> {
+        match self {
+            Runtime::Driver(_) => {
+                self.bind().ok()?;
+                result::mem_get_info().ok()
+            }
+            Runtime::Emulated(_) => None,
+        }
+    }
+
     /// Frees a block of `bytes` bytes from [`Runtime::malloc`].
     pub(crate) fn free(&self, ptr: u64, bytes: usize) -> Result<(), String> {
         match self {

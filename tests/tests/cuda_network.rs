@@ -177,6 +177,22 @@ fn profile_times_every_call(c: &Cuda) {
     assert!(empty.rows.is_empty(), "{:?}", empty.rows);
 }
 
+/// An allocation the device cannot serve is an error that says so (not a panic, not an
+/// abort), and the device keeps working after it.
+fn out_of_memory_is_an_error(c: &Cuda) {
+    let huge = [1usize << 42]; // 16 TiB of f32
+    let e = Tensor::<Cuda, f32>::zeros(c, huge).expect_err("16 TiB allocated");
+    let text = e.to_string();
+    println!("{c:?}: {text}");
+    assert!(
+        text.contains("out of device memory allocating 16.0 TiB"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    let after = network::<Cuda, f32>(c, 9).expect("a network after the failed allocation");
+    assert!(after[0][0].is_finite());
+}
+
 // ---- the tests ---------------------------------------------------------------------------------
 
 #[test]
@@ -206,6 +222,26 @@ fn gpu_profile_times_every_call() {
 fn emulated_profile_times_every_call() {
     if let Some(c) = emulator() {
         profile_times_every_call(&c);
+    }
+}
+
+#[test]
+fn gpu_out_of_memory_is_an_error() {
+    if let Some(c) = gpu() {
+        out_of_memory_is_an_error(&c);
+    }
+}
+
+#[test]
+fn emulated_out_of_memory_is_an_error() {
+    // The emulator's device memory is the host's heap: where the kernel hands out any
+    // amount (overcommit_memory = 1), 16 TiB would "succeed".
+    if std::fs::read_to_string("/proc/sys/vm/overcommit_memory").is_ok_and(|m| m.trim() == "1") {
+        println!("skipped: this host overcommits memory without limit");
+        return;
+    }
+    if let Some(c) = emulator() {
+        out_of_memory_is_an_error(&c);
     }
 }
 
