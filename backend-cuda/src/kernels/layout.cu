@@ -75,22 +75,22 @@ __device__ void index_select_body(const T* x, T* y, const u32* idx, u64 outer, u
     }
 }
 
-// y[o, idx[i], n] += src[o, i, n] on a zeroed y. Repeated indices need `atomic`; distinct
-// ones write each element once, in a fixed order.
+// y[o, d, n] = the sum of src[o, i, n] over the i with idx[i] == d, in increasing i, from
+// zero (0 where there are none): the reference's order of additions, so the sums are its
+// bit for bit, and no atomics, so they do not depend on scheduling. `sources` lists the i
+// of destination d at sources[starts[d] .. starts[d + 1]], ascending; every y is written.
 template <typename T>
-__device__ void index_add_body(const T* src, T* y, const u32* idx, u64 outer, u64 len, u64 nidx,
-                               u64 inner, int atomic) {
-    for (u64 t = GRID_START; t < outer * nidx * inner; t += GRID_STRIDE) {
+__device__ void index_add_body(const T* src, T* y, const u32* starts, const u32* sources,
+                               u64 outer, u64 len, u64 nidx, u64 inner) {
+    for (u64 t = GRID_START; t < outer * len * inner; t += GRID_STRIDE) {
         const u64 n = t % inner;
         const u64 r = t / inner;
-        const u64 i = r % nidx;
-        const u64 o = r / nidx;
-        T* dst = y + (o * len + idx[i]) * inner + n;
-        if (atomic) {
-            atomicAdd(dst, src[t]);
-        } else {
-            *dst += src[t];
-        }
+        const u64 d = r % len;
+        const u64 o = r / len;
+        const T* from = src + o * nidx * inner + n;
+        T acc = T(0);
+        for (u32 k = starts[d]; k < starts[d + 1]; ++k) acc += from[(u64)sources[k] * inner];
+        y[t] = acc;
     }
 }
 
@@ -113,9 +113,10 @@ __device__ void index_add_body(const T* src, T* y, const u32* idx, u64 outer, u6
                                                 u64 len, u64 nidx, u64 inner) {                  \
         index_select_body<T>(x, y, idx, outer, len, nidx, inner);                                \
     }                                                                                            \
-    extern "C" __global__ void index_add_##S(const T* src, T* y, const u32* idx, u64 outer,      \
-                                             u64 len, u64 nidx, u64 inner, int atomic) {         \
-        index_add_body<T>(src, y, idx, outer, len, nidx, inner, atomic);                         \
+    extern "C" __global__ void index_add_##S(const T* src, T* y, const u32* starts,             \
+                                             const u32* sources, u64 outer, u64 len, u64 nidx,   \
+                                             u64 inner) {                                        \
+        index_add_body<T>(src, y, starts, sources, outer, len, nidx, inner);                     \
     }
 
 FOR_EACH_ELEMENT(LAYOUT_KERNELS)

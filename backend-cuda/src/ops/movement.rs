@@ -20,12 +20,24 @@ fn consecutive(indices: &[usize]) -> Option<usize> {
         .then_some(first)
 }
 
-/// No index appears twice.
-fn distinct(indices: &[usize], len: usize) -> bool {
-    let mut seen = vec![false; len];
-    indices
-        .iter()
-        .all(|&j| !std::mem::replace(&mut seen[j], true))
+/// The positions of `indices` grouped by the index they hold (a counting sort, stable):
+/// destination `d`'s positions are `sources[starts[d]..starts[d + 1]]`, ascending.
+/// Returned as one table, `starts` (`len + 1` entries) then `sources`.
+fn sources_by_destination(indices: &[usize], len: usize) -> Vec<usize> {
+    let mut table = vec![0usize; len + 1 + indices.len()];
+    let (starts, sources) = table.split_at_mut(len + 1);
+    for &j in indices {
+        starts[j + 1] += 1;
+    }
+    for d in 0..len {
+        starts[d + 1] += starts[d];
+    }
+    let mut next = starts[..len].to_vec();
+    for (i, &j) in indices.iter().enumerate() {
+        sources[next[j]] = i;
+        next[j] += 1;
+    }
+    table
 }
 
 impl Cuda {
@@ -290,11 +302,11 @@ impl Cuda {
             ));
         }
         Self::check_indices(OP, indices, l.len)?;
-        let y = self.zeros::<E>(OP, l.numel())?;
-        if src.is_empty() {
-            return Ok(y);
+        if src.is_empty() || l.numel() == 0 {
+            return self.zeros::<E>(OP, l.numel());
         }
         if let Some(first) = consecutive(indices) {
+            let y = self.zeros::<E>(OP, l.numel())?;
             let dst = y.ptr_at(first * l.inner);
             self.copy_rows::<E>(
                 OP,
@@ -307,22 +319,30 @@ impl Cuda {
             )?;
             return Ok(y);
         }
-        let atomic = i32::from(!distinct(indices, l.len));
-        let idx = self.upload_indices(OP, indices)?;
-        let idx = idx.as_ref().map_or(0, Block::ptr);
-        // index_add_T(const T* src, T* y, const u32* idx, u64 outer, u64 len, u64 nidx,
-        //             u64 inner, int atomic)
+        if m > u32::MAX as usize {
+            return Err(backend_err(
+                OP,
+                format!("{m} indices exceed the 32-bit index range"),
+            ));
+        }
+        // Every element of y is written: no zeroing.
+        let y = self.alloc::<E>(OP, l.numel())?;
+        let table = self.upload_indices(OP, &sources_by_destination(indices, l.len))?;
+        let starts = table.as_ref().map_or(0, Block::ptr);
+        let sources = starts + 4 * (l.len as u64 + 1);
+        // index_add_T(const T* src, T* y, const u32* starts, const u32* sources, u64 outer,
+        //             u64 len, u64 nidx, u64 inner)
         let args = (
             src.ptr(),
             y.ptr(),
-            idx,
+            starts,
+            sources,
             l.outer as u64,
             l.len as u64,
             m as u64,
             l.inner as u64,
-            atomic,
         );
-        self.launch(OP, &self.k::<E>().index_add, self.grid_1d(src.len()), args)?;
+        self.launch(OP, &self.k::<E>().index_add, self.grid_1d(y.len()), args)?;
         Ok(y)
     }
 }
@@ -341,9 +361,31 @@ mod tests {
     }
 
     #[test]
-    fn distinct_indices() {
-        assert!(distinct(&[2, 0, 1], 3));
-        assert!(!distinct(&[1, 0, 1], 3));
-        assert!(distinct(&[], 0));
+    fn sources_grouped_by_destination_in_order() {
+        // Destinations 0..4 of [2, 0, 2, 3, 0, 2]: 0 <- {1, 4}, 1 <- {}, 2 <- {0, 2, 5},
+        // 3 <- {3}.
+        let t = sources_by_destination(&[2, 0, 2, 3, 0, 2], 4);
+        assert_eq!(&t[..5], &[0, 2, 2, 5, 6]);
+        assert_eq!(&t[5..], &[1, 4, 0, 2, 5, 3]);
+        assert_eq!(sources_by_destination(&[], 3), vec![0; 4]);
+        // Random lists: every position once, under its index, ascending.
+        let mut state = 12345u64;
+        for _ in 0..50 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = 1 + (state >> 60) as usize;
+            let idx: Vec<usize> = (0..(state >> 58) as usize)
+                .map(|i| ((state >> (i % 50)) as usize + i * 7) % len)
+                .collect();
+            let t = sources_by_destination(&idx, len);
+            let (starts, sources) = t.split_at(len + 1);
+            assert_eq!(starts[len], idx.len());
+            for d in 0..len {
+                let mine = &sources[starts[d]..starts[d + 1]];
+                let want: Vec<usize> = (0..idx.len()).filter(|&i| idx[i] == d).collect();
+                assert_eq!(mine, &want[..], "destination {d} of {idx:?}");
+            }
+        }
     }
 }
