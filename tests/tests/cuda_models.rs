@@ -6,7 +6,8 @@
 //! that the ops the models compose, in the orders and layouts the models use them, agree.
 //!
 //! Also measured here, on the emulator as on a GPU: after warm-up a training step
-//! allocates no device memory.
+//! allocates no device memory, and the same steps run twice give the same bits (no
+//! kernel's result depends on how its threads were scheduled).
 
 mod cuda_support;
 
@@ -292,6 +293,30 @@ fn steps_are_steady(c: &Cuda) {
     }
 }
 
+/// The same training steps of `cases`, run twice on `c`, agree bit for bit: every value
+/// [`train`] reads back, every step.
+fn runs_repeat_bit_for_bit(c: &Cuda, cases: &[Case]) {
+    for case in cases {
+        let run = || {
+            train::<Cuda, f32>(c, case, STEPS, 0.05, |_| ())
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name))
+        };
+        let (first, second) = (run(), run());
+        for (step, (a, b)) in first.iter().zip(&second).enumerate() {
+            for ((name, x), (_, y)) in a.iter().zip(b) {
+                let same =
+                    x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+                assert!(
+                    same,
+                    "{} step {}: {name} differs between two identical runs",
+                    case.name,
+                    step + 1
+                );
+            }
+        }
+    }
+}
+
 const F64: Tolerance = Tolerance {
     steps: STEPS,
     values: 1e-9,
@@ -325,6 +350,23 @@ fn gpu_models_match_reference() {
 fn gpu_model_steps_are_steady() {
     if let Some(c) = gpu() {
         steps_are_steady(&c);
+    }
+}
+
+#[test]
+fn gpu_runs_repeat_bit_for_bit() {
+    if let Some(c) = gpu() {
+        runs_repeat_bit_for_bit(&c, &CASES);
+        runs_repeat_bit_for_bit(&c.with_math(MathMode::Strict), &CASES[..1]);
+    }
+}
+
+#[test]
+fn emulated_runs_repeat_bit_for_bit() {
+    // One model (the partial SE(2) CKResNet of the rotMNIST benchmarks): the emulator is
+    // slow, and its kernels are the GPU's sources.
+    if let Some(c) = emulator() {
+        runs_repeat_bit_for_bit(&c, &CASES[..1]);
     }
 }
 
