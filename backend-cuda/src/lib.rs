@@ -28,6 +28,26 @@
 //! }
 //! # Ok::<(), pgcnn_cuda::CudaUnavailable>(())
 //! ```
+//!
+//! Where a GPU's time goes ([`Cuda::start_profile`]), and what was asked of it
+//! ([`Cuda::activity`]):
+//!
+//! ```no_run
+//! use pgcnn_core::Tensor;
+//! use pgcnn_cuda::Cuda;
+//! let cuda = Cuda::new(0)?;
+//! let x = Tensor::<Cuda, f32>::full(&cuda, [512, 512], 0.5)?;
+//! let before = cuda.activity();
+//! cuda.start_profile();
+//! let y = x.matmul(&x)?.relu()?.sum_all()?;
+//! println!("{}", y.to_scalar()?);
+//! let profile = cuda.finish_profile()?;
+//! println!("{}", cuda.activity().since(&before)); // launches, GEMMs, copies, waits
+//! for row in &profile.rows {
+//!     println!("{} / {}: {} calls, {:.3} ms", row.op, row.work, row.calls, row.device_ms);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod activity;
 mod backend;

@@ -74,7 +74,10 @@ impl Pool {
                 st.stats.reuses += 1;
                 st.stats.bytes_cached -= class;
                 st.stats.bytes_in_use += class;
-                return Ok(self.block(ptr, class));
+                drop(st);
+                let block = self.block(ptr, class);
+                self.rt.hand_out(ptr, bytes)?;
+                return Ok(block);
             }
         }
         let ptr = match self.rt.malloc(class) {
@@ -92,10 +95,14 @@ impl Pool {
             }
             Err(AllocError::Other(e)) => return Err(e),
         };
-        let mut st = self.lock();
-        st.stats.device_allocations += 1;
-        st.stats.bytes_in_use += class;
-        Ok(self.block(ptr, class))
+        {
+            let mut st = self.lock();
+            st.stats.device_allocations += 1;
+            st.stats.bytes_in_use += class;
+        }
+        let block = self.block(ptr, class);
+        self.rt.hand_out(ptr, bytes)?;
+        Ok(block)
     }
 
     fn block(self: &Arc<Self>, ptr: u64, class: usize) -> Block {

@@ -104,7 +104,7 @@ impl Runtime {
                     }
                 })
             }
-            Runtime::Emulated(emu) => emu.malloc(bytes).ok_or(AllocError::OutOfMemory),
+            Runtime::Emulated(emu) => emu.heap.malloc(bytes).ok_or(AllocError::OutOfMemory),
         }
     }
 
@@ -120,6 +120,18 @@ impl Runtime {
         }
     }
 
+    /// Prepares a block for a user who asked for `used` of its bytes: nothing on a GPU
+    /// (whose memory holds whatever was there); on the emulator NaN bytes, so that a read
+    /// of memory nothing wrote shows, and a guard zone after the `used` bytes (see
+    /// [`crate::emulator`]).
+    pub(crate) fn hand_out(&self, ptr: u64, used: usize) -> Result<(), String> {
+        match self {
+            Runtime::Driver(_) => Ok(()),
+            // SAFETY: a live block from malloc, handed to no one else.
+            Runtime::Emulated(emu) => unsafe { emu.heap.hand_out(ptr, used) },
+        }
+    }
+
     /// Frees a block of `bytes` bytes from [`Runtime::malloc`].
     pub(crate) fn free(&self, ptr: u64, bytes: usize) -> Result<(), String> {
         match self {
@@ -128,11 +140,8 @@ impl Runtime {
                 // SAFETY: `ptr` came from malloc_sync and nobody holds it any more.
                 unsafe { result::free_sync(ptr) }.map_err(|e| e.to_string())
             }
-            Runtime::Emulated(emu) => {
-                // SAFETY: as above, from the emulator's malloc with this size.
-                unsafe { emu.free(ptr, bytes) };
-                Ok(())
-            }
+            // SAFETY: as above, from the emulator's malloc with this size.
+            Runtime::Emulated(emu) => unsafe { emu.heap.free(ptr, bytes) },
         }
     }
 
@@ -173,11 +182,11 @@ impl Runtime {
                 unsafe { result::memset_d8_async(ptr, 0, bytes, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            // SAFETY: as above, in host memory.
-            Runtime::Emulated(_) => unsafe {
-                std::ptr::write_bytes(ptr as *mut u8, 0, bytes);
-                Ok(())
-            },
+            Runtime::Emulated(emu) => {
+                // SAFETY: as above, in host memory.
+                unsafe { std::ptr::write_bytes(ptr as *mut u8, 0, bytes) };
+                emu.heap.check_guards("a fill")
+            }
         }
     }
 
@@ -189,11 +198,11 @@ impl Runtime {
                 unsafe { result::memcpy_dtod_async(dst, src, bytes, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            // SAFETY: as above; the callers never pass overlapping ranges.
-            Runtime::Emulated(_) => unsafe {
-                std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, bytes);
-                Ok(())
-            },
+            Runtime::Emulated(emu) => {
+                // SAFETY: as above; the callers never pass overlapping ranges.
+                unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, bytes) };
+                emu.heap.check_guards("a device-to-device copy")
+            }
         }
     }
 
@@ -207,11 +216,11 @@ impl Runtime {
                 unsafe { result::memcpy_htod_async(dst, src, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            // SAFETY: as above.
-            Runtime::Emulated(_) => unsafe {
-                std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, src.len());
-                Ok(())
-            },
+            Runtime::Emulated(emu) => {
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, src.len()) };
+                emu.heap.check_guards("an upload")
+            }
         }
     }
 
@@ -307,8 +316,11 @@ impl Runtime {
     ) -> Result<(), String> {
         let d = match self {
             Runtime::Driver(d) => d,
-            // SAFETY: the callers checked that every matrix lies in its block.
-            Runtime::Emulated(_) => return unsafe { crate::emulator::gemm(c, dtype, accumulate) },
+            Runtime::Emulated(emu) => {
+                // SAFETY: the callers checked that every matrix lies in its block.
+                unsafe { crate::emulator::gemm(c, dtype, accumulate) }?;
+                return emu.heap.check_guards("a GEMM");
+            }
         };
         use blas_sys::cublasComputeType_t::*;
         use blas_sys::cudaDataType::*;

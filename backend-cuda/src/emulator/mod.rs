@@ -4,12 +4,23 @@
 //! backend — its launch planning, argument passing, chunking and kernels — can be compared
 //! with the reference on a machine without a GPU. Slow, and not the real thing: it says
 //! nothing about the driver, cuBLAS or GPU memory ordering.
+//!
+//! Stricter than a GPU in two ways, to catch what a GPU would let pass silently: every
+//! device block is handed out filled with NaN bytes (0xFF), so a kernel that reads memory
+//! nothing wrote yields NaN instead of the zeros fresh host memory tends to hold; and
+//! every block sits between two guard zones, checked after each launch, GEMM and copy,
+//! so a write past either end is an error naming the kernel. The zone after a block
+//! starts where the request ended, not where the pool's size class does, so a write one
+//! element too far is caught even where a GPU's rounding would hide it.
+
+mod heap;
+
+use heap::Heap;
 
 use crate::kernels::{kernel_names, program};
 use crate::ops::gemm::ColMajorCall;
 use cudarc::driver::LaunchConfig;
 use pgcnn_core::DType;
-use std::alloc::Layout;
 use std::ffi::{c_char, c_void, CString};
 use std::path::Path;
 use std::process::Command;
@@ -20,15 +31,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 type LaunchFn =
     unsafe extern "C" fn(*const c_char, *const u32, *const u32, *mut *mut c_void) -> i32;
 
-/// Alignment of emulated device blocks (cudaMalloc gives at least 256).
-const ALIGN: usize = 256;
-
 /// A loaded emulator library.
 pub(crate) struct Emulator {
     launch: LaunchFn,
     // The emulated grid lives in C++ globals (grid and block sizes, the barrier, the
     // __shared__ arrays), so launches from concurrent threads take turns.
     running: Mutex<()>,
+    /// Emulated device memory.
+    pub(crate) heap: Heap,
     // Keeps the code behind `launch` mapped.
     _lib: libloading::Library,
 }
@@ -114,6 +124,7 @@ impl Emulator {
         Ok(Self {
             launch,
             running: Mutex::new(()),
+            heap: Heap::default(),
             _lib: lib,
         })
     }
@@ -151,27 +162,10 @@ impl Emulator {
                 params.as_mut_ptr(),
             )
         };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(format!("the emulator has no kernel {name}"))
+        if rc != 0 {
+            return Err(format!("the emulator has no kernel {name}"));
         }
-    }
-
-    pub(crate) fn malloc(&self, bytes: usize) -> Option<u64> {
-        let layout = Layout::from_size_align(bytes, ALIGN).ok()?;
-        // SAFETY: `bytes` > 0 (the pool never asks for 0).
-        let p = unsafe { std::alloc::alloc(layout) };
-        (!p.is_null()).then_some(p as u64)
-    }
-
-    /// # Safety
-    /// `ptr` came from [`Emulator::malloc`] with `bytes`, and is not used afterwards.
-    pub(crate) unsafe fn free(&self, ptr: u64, bytes: usize) {
-        if let Ok(layout) = Layout::from_size_align(bytes, ALIGN) {
-            // SAFETY: the caller's contract.
-            unsafe { std::alloc::dealloc(ptr as *mut u8, layout) };
-        }
+        self.heap.check_guards(name)
     }
 }
 
