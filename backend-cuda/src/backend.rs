@@ -3,8 +3,8 @@
 use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::{
-    AdamHyper, AdamUpdated, Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc,
-    GemmDesc, Moments, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
+    AdamHyper, AdamJob, AdamUpdated, Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout,
+    Conv2dDesc, GemmDesc, Moments, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -164,5 +164,12 @@ impl Backend for Cuda {
         h: &AdamHyper,
     ) -> Result<AdamUpdated<CudaStorage<E>>> {
         self.adam_update_impl(value, grad, moments, h)
+    }
+
+    fn adam_update_many<E: Element>(
+        &self,
+        jobs: &[AdamJob<'_, CudaStorage<E>>],
+    ) -> Result<Vec<AdamUpdated<CudaStorage<E>>>> {
+        self.adam_update_many_impl(jobs)
     }
 }

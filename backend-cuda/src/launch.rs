@@ -22,6 +22,7 @@ macro_rules! kernel_args {
     };
 }
 
+kernel_args!(A 0);
 kernel_args!(A 0, B 1, C 2);
 kernel_args!(A 0, B 1, C 2, D 3);
 kernel_args!(A 0, B 1, C 2, D 3, E 4);

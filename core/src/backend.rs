@@ -218,7 +218,37 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     ) -> Result<AdamUpdated<Self::Storage<E>>> {
         crate::reference::adam::adam_update(self, value, grad, moments, h)
     }
+
+    /// [`Backend::adam_update`] of several parameters at once (an optimiser step), in
+    /// `jobs`' order; each result is the one `adam_update` gives for that job alone. The
+    /// default calls it job by job; a GPU override updates many parameters per launch.
+    fn adam_update_many<E: Element>(
+        &self,
+        jobs: &[AdamJob<'_, Self::Storage<E>>],
+    ) -> Result<Vec<AdamUpdated<Self::Storage<E>>>> {
+        jobs.iter()
+            .map(|j| self.adam_update(j.value, j.grad, j.moments, &j.hyper))
+            .collect()
+    }
 }
+
+/// One parameter's update in [`Backend::adam_update_many`]: the arguments of
+/// [`Backend::adam_update`].
+#[derive(Debug)]
+pub struct AdamJob<'a, S> {
+    pub value: &'a S,
+    pub grad: &'a S,
+    pub moments: Option<Moments<'a, S>>,
+    pub hyper: AdamHyper,
+}
+
+// Derived Clone/Copy would ask S: Clone; the job holds only references.
+impl<S> Clone for AdamJob<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for AdamJob<'_, S> {}
 
 /// Adam's first and second moment estimates `(exp_avg, exp_avg_sq)` for
 /// [`Backend::adam_update`].

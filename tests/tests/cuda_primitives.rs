@@ -8,8 +8,8 @@ mod cuda_support;
 
 use cuda_support::{emulator, gpu, steps, up, values, Report};
 use pgcnn_core::backend::{
-    AdamHyper, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, ReduceOp,
-    UnaryOp,
+    AdamHyper, AdamJob, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc,
+    ReduceOp, UnaryOp,
 };
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
@@ -529,6 +529,7 @@ fn optim<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
             Err(e) => r.failures.push(format!("{case}: error {e}")),
         }
     }
+    optim_many::<E>(c, r, rng);
     // Mismatched lengths are errors, not reads past a buffer.
     let short = up(c, &values::<E>(rng, 3, -1.0, 1.0));
     let long = up(c, &values::<E>(rng, 4, -1.0, 1.0));
@@ -549,6 +550,82 @@ fn optim<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
             "adam_update moment length",
             c.adam_update(&long, &long, Some((&long, &short)), &h),
         );
+    }
+}
+
+/// Many parameters updated at once (an optimiser step) equal each one's update alone, bit
+/// for bit: more jobs than one launch carries, empty and odd-sized parameters, first and
+/// later updates, with and without decay, each with its own constants.
+fn optim_many<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
+    const JOBS: usize = 61; // three launches of up to 28
+    let sizes = [0usize, 1, 5, 257, 3000, 33];
+    let mut host = Vec::new();
+    for i in 0..JOBS {
+        let n = sizes[i % sizes.len()];
+        let (b1, b2) = (0.9f64, 0.999f64);
+        let t = (1 + i % 7) as f64;
+        let h = AdamHyper {
+            beta1: b1,
+            beta2: b2,
+            eps: 1e-8,
+            weight_decay: if i % 3 == 0 { 0.0 } else { 1e-4 * i as f64 },
+            step_size: 1e-3 * (1 + i % 5) as f64 / (1.0 - b1.powf(t)),
+            bias_correction2_sqrt: (1.0 - b2.powf(t)).sqrt(),
+        };
+        let first = i % 4 == 1;
+        let value = values::<E>(rng, n, -2.0, 2.0);
+        let grad = values::<E>(rng, n, -1.0, 1.0);
+        let m = values::<E>(rng, n, -0.1, 0.1);
+        let v = values::<E>(rng, n, 0.0, 0.01);
+        host.push((value, grad, m, v, first, h));
+    }
+    let got = (|| {
+        let mut dev = Vec::new();
+        for (value, grad, m, v, ..) in &host {
+            dev.push((up(c, value)?, up(c, grad)?, up(c, m)?, up(c, v)?));
+        }
+        let jobs: Vec<_> = dev
+            .iter()
+            .zip(&host)
+            .map(|((value, grad, m, v), (.., first, h))| AdamJob {
+                value,
+                grad,
+                moments: (!first).then_some((m, v)),
+                hyper: *h,
+            })
+            .collect();
+        let before = c.activity();
+        let outs = c.adam_update_many(&jobs)?;
+        let launches = c.activity().since(&before).launches;
+        let mut values = Vec::new();
+        for out in &outs {
+            values.push((
+                c.download(&out.value)?,
+                c.download(&out.exp_avg)?,
+                c.download(&out.exp_avg_sq)?,
+            ));
+        }
+        Ok::<_, pgcnn_core::Error>((values, launches))
+    })();
+    let nonempty = host.iter().filter(|j| !j.0.is_empty()).count();
+    match got {
+        Ok((outs, launches)) => {
+            if launches != nonempty.div_ceil(28) as u64 {
+                r.failures.push(format!(
+                    "adam_update_many: {launches} launches for {nonempty} parameters"
+                ));
+            }
+            for (i, ((value, grad, m, v, first, h), got)) in host.iter().zip(outs).enumerate() {
+                let want = Reference
+                    .adam_update(value, grad, (!*first).then_some((m, v)), h)
+                    .expect("reference");
+                let case = format!("adam_update_many job {i} (n={})", value.len());
+                r.check_exact(format!("{case}: value"), Ok(got.0), &want.value);
+                r.check_exact(format!("{case}: exp_avg"), Ok(got.1), &want.exp_avg);
+                r.check_exact(format!("{case}: exp_avg_sq"), Ok(got.2), &want.exp_avg_sq);
+            }
+        }
+        Err(e) => r.failures.push(format!("adam_update_many: error {e}")),
     }
 }
 

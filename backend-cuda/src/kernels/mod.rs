@@ -39,6 +39,9 @@ shared_constants!(SIZES:
     // Side of a transpose tile, and rows of threads per tile.
     TILE = 32,
     TILE_ROWS = 8,
+    // Parameters one adam_update_many launch updates: 28 jobs of 136 bytes stay under
+    // the classic 4 KiB limit on kernel parameters.
+    ADAM_JOBS = 28,
 );
 
 /// The sources, by file name, in the order they are compiled.
@@ -188,6 +191,7 @@ typed_kernels!(
     norm_apply_forward,
     norm_apply_backward,
     adam_update,
+    adam_update_many,
 );
 
 /// All loaded kernels.

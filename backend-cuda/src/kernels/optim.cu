@@ -40,11 +40,33 @@ __device__ void adam_update_body(const T* value, const T* grad, const T* m, cons
     }
 }
 
+// One parameter of adam_update_many: the arguments of adam_update, addresses as integers
+// (the kernel's element type gives them theirs). Layout-compatible with `AdamJob` in
+// ops/optim.rs.
+struct AdamJob {
+    u64 value, grad, m, v, value_out, m_out, v_out;
+    u64 n;
+    int flags;
+    AdamArgs a;
+};
+
+// The jobs of one launch (the first gridDim.y are used).
+struct AdamJobs {
+    AdamJob job[ADAM_JOBS];
+};
+
 #define OPTIM_KERNELS(T, S)                                                                     \
     extern "C" __global__ void adam_update_##S(const T* value, const T* grad, const T* m,       \
                                                const T* v, T* value_out, T* m_out, T* v_out,    \
                                                u64 n, int flags, AdamArgs a) {                  \
         adam_update_body<T>(value, grad, m, v, value_out, m_out, v_out, n, flags, a);           \
+    }                                                                                           \
+    /* Grid: x over a parameter's elements (grid-stride), y over the jobs. */                   \
+    extern "C" __global__ void adam_update_many_##S(AdamJobs jobs) {                            \
+        const AdamJob& j = jobs.job[blockIdx.y];                                                \
+        adam_update_body<T>((const T*)j.value, (const T*)j.grad, (const T*)j.m,                 \
+                            (const T*)j.v, (T*)j.value_out, (T*)j.m_out, (T*)j.v_out, j.n,     \
+                            j.flags, j.a);                                                      \
     }
 
 FOR_EACH_ELEMENT(OPTIM_KERNELS)

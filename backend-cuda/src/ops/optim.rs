@@ -1,16 +1,19 @@
-//! Fused optimiser updates: the override of `Backend::adam_update`, one launch per
-//! parameter instead of the fifteen maps of the provided body (kernels/optim.cu).
+//! Fused optimiser updates: the overrides of `Backend::adam_update`, one launch per
+//! parameter instead of the fifteen maps of the provided body, and of
+//! `Backend::adam_update_many`, one launch per [`ADAM_JOBS`] parameters
+//! (kernels/optim.cu).
 
 use crate::device::Cuda;
+use crate::kernels::ADAM_JOBS;
 use crate::storage::CudaStorage;
-use cudarc::driver::DeviceRepr;
-use pgcnn_core::backend::{AdamHyper, AdamUpdated, Moments};
+use cudarc::driver::{DeviceRepr, LaunchConfig};
+use pgcnn_core::backend::{AdamHyper, AdamJob as Job, AdamUpdated, Moments};
 use pgcnn_core::{Element, Result};
 
 /// The update's constants, each rounded to the element type as the provided body rounds
 /// it: the C++ `AdamArgs` of kernels/optim.cu.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct AdamArgs {
     weight_decay: f64,
     beta1: f64,
@@ -45,6 +48,45 @@ impl AdamArgs {
 const ADAM_FIRST: i32 = 1;
 const ADAM_WEIGHT_DECAY: i32 = 2;
 
+fn flags(first: bool, h: &AdamHyper) -> i32 {
+    let mut flags = 0;
+    if first {
+        flags |= ADAM_FIRST;
+    }
+    if h.weight_decay != 0.0 {
+        flags |= ADAM_WEIGHT_DECAY;
+    }
+    flags
+}
+
+/// One parameter of `adam_update_many`: the C++ `AdamJob`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct AdamJob {
+    value: u64,
+    grad: u64,
+    m: u64,
+    v: u64,
+    value_out: u64,
+    m_out: u64,
+    v_out: u64,
+    n: u64,
+    flags: i32,
+    a: AdamArgs,
+}
+
+/// The jobs of one launch: the C++ `AdamJobs`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct AdamJobs {
+    job: [AdamJob; ADAM_JOBS as usize],
+}
+
+// SAFETY: plain integers and doubles, laid out as the C++ structs.
+unsafe impl DeviceRepr for AdamJob {}
+// SAFETY: as above.
+unsafe impl DeviceRepr for AdamJobs {}
+
 impl Cuda {
     pub(crate) fn adam_update_impl<E: Element>(
         &self,
@@ -63,13 +105,7 @@ impl Cuda {
         if n == 0 {
             return Ok(out);
         }
-        let mut flags = 0;
-        if moments.is_none() {
-            flags |= ADAM_FIRST;
-        }
-        if h.weight_decay != 0.0 {
-            flags |= ADAM_WEIGHT_DECAY;
-        }
+        let flags = flags(moments.is_none(), h);
         // Without moments the kernel never reads them; any valid pointer will do.
         let (m, v) = moments.map_or((value.ptr(), value.ptr()), |(m, v)| (m.ptr(), v.ptr()));
         // adam_update_T(const T* value, const T* grad, const T* m, const T* v,
@@ -88,5 +124,68 @@ impl Cuda {
         );
         self.launch(OP, &self.k::<E>().adam_update, self.grid_1d(n), args)?;
         Ok(out)
+    }
+
+    pub(crate) fn adam_update_many_impl<E: Element>(
+        &self,
+        jobs: &[Job<'_, CudaStorage<E>>],
+    ) -> Result<Vec<AdamUpdated<CudaStorage<E>>>> {
+        const OP: &str = "adam_update_many";
+        let mut outs = Vec::with_capacity(jobs.len());
+        let mut queued = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            let n = pgcnn_core::reference::check_adam_lengths(self, j.value, j.grad, j.moments)?;
+            let out = AdamUpdated {
+                value: self.alloc::<E>(OP, n)?,
+                exp_avg: self.alloc::<E>(OP, n)?,
+                exp_avg_sq: self.alloc::<E>(OP, n)?,
+            };
+            if n > 0 {
+                // Without moments the kernel never reads them; any valid address will do.
+                let (m, v) = j
+                    .moments
+                    .map_or((j.value.ptr(), j.value.ptr()), |(m, v)| (m.ptr(), v.ptr()));
+                queued.push(AdamJob {
+                    value: j.value.ptr(),
+                    grad: j.grad.ptr(),
+                    m,
+                    v,
+                    value_out: out.value.ptr(),
+                    m_out: out.exp_avg.ptr(),
+                    v_out: out.exp_avg_sq.ptr(),
+                    n: n as u64,
+                    flags: flags(j.moments.is_none(), &j.hyper),
+                    a: AdamArgs::new::<E>(&j.hyper),
+                });
+            }
+            outs.push(out);
+        }
+        for chunk in queued.chunks(ADAM_JOBS as usize) {
+            let mut launch = AdamJobs {
+                job: [AdamJob::default(); ADAM_JOBS as usize],
+            };
+            launch.job[..chunk.len()].copy_from_slice(chunk);
+            let longest = chunk.iter().map(|j| j.n as usize).max().unwrap_or(1);
+            let cfg = LaunchConfig {
+                grid_dim: (self.grid_1d(longest).grid_dim.0, chunk.len() as u32, 1),
+                ..self.grid_1d(longest)
+            };
+            // adam_update_many_T(AdamJobs jobs)
+            self.launch(OP, &self.k::<E>().adam_update_many, cfg, (launch,))?;
+        }
+        Ok(outs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_launch_of_jobs_fits_the_classic_parameter_limit() {
+        // 8 addresses and sizes, the flags padded to 8, 8 constants: as the C++ struct.
+        assert_eq!(std::mem::size_of::<AdamJob>(), 136);
+        assert_eq!(std::mem::size_of::<AdamJobs>(), 136 * ADAM_JOBS as usize);
+        assert!(std::mem::size_of::<AdamJobs>() <= 4096);
     }
 }

@@ -12,11 +12,12 @@
 //! The bias corrections and the step size are computed in `f64` and rounded once to the
 //! element type, as PyTorch computes them in Python floats.
 
-use crate::backend::{AdamHyper, Backend};
+use crate::backend::{AdamHyper, AdamJob, Backend};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use alloc::format;
+use alloc::vec::Vec;
 use num_traits::Float;
 
 /// Adam's hyper-parameters other than the per-group learning rate and weight decay.
@@ -81,43 +82,77 @@ impl<B: Backend, E: Element> Clone for AdamSlots<B, E> {
     }
 }
 
-/// One Adam update of `value` (detached) with gradient `grad`: the new value and state.
-/// `prev` is `None` on the parameter's first update. The arithmetic is the backend's
-/// [`Backend::adam_update`](crate::Backend::adam_update) (one fused pass on a GPU).
-pub(crate) fn adam_update<B: Backend, E: Element>(
+/// One parameter's Adam update: its value (detached), gradient, state (`None` before its
+/// first update), learning rate and weight decay.
+pub(crate) struct AdamInput<'a, B: Backend, E: Element> {
+    pub(crate) value: &'a Tensor<B, E>,
+    pub(crate) grad: &'a Tensor<B, E>,
+    pub(crate) prev: Option<&'a AdamSlots<B, E>>,
+    pub(crate) lr: f64,
+    pub(crate) weight_decay: f64,
+}
+
+/// A parameter's new value and Adam state.
+pub(crate) type AdamResult<B, E> = (Tensor<B, E>, AdamSlots<B, E>);
+
+/// The Adam updates of several parameters (one optimiser step): each one's new value and
+/// state, in order. The arithmetic is the backend's
+/// [`Backend::adam_update_many`](crate::Backend::adam_update_many) (on a GPU, fused
+/// passes over many parameters per launch; the result is each parameter's
+/// [`Backend::adam_update`](crate::Backend::adam_update)).
+pub(crate) fn adam_update_all<B: Backend, E: Element>(
     cfg: &AdamConfig,
-    value: &Tensor<B, E>,
-    grad: &Tensor<B, E>,
-    prev: Option<&AdamSlots<B, E>>,
-    lr: f64,
-    weight_decay: f64,
-) -> Result<(Tensor<B, E>, AdamSlots<B, E>)> {
+    backend: &B,
+    inputs: &[AdamInput<'_, B, E>],
+) -> Result<Vec<AdamResult<B, E>>> {
     let (b1, b2) = cfg.betas;
-    let step = prev.map_or(1, |s| s.step + 1);
-    // A real power (libm's pow), as Python's `beta ** step` computes it.
-    let t = step as f64;
-    let hyper = AdamHyper {
-        beta1: b1,
-        beta2: b2,
-        eps: cfg.eps,
-        weight_decay,
-        step_size: lr / (1.0 - Float::powf(b1, t)),
-        bias_correction2_sqrt: Float::sqrt(1.0 - Float::powf(b2, t)),
-    };
-    let backend = value.backend();
-    let out = backend.adam_update(
-        value.storage(),
-        grad.storage(),
-        prev.map(|s| (s.exp_avg.storage(), s.exp_avg_sq.storage())),
-        &hyper,
-    )?;
-    let dims = value.dims().to_vec();
-    Ok((
-        Tensor::from_storage(backend, out.value, dims.clone())?,
-        AdamSlots {
-            step,
-            exp_avg: Tensor::from_storage(backend, out.exp_avg, dims.clone())?,
-            exp_avg_sq: Tensor::from_storage(backend, out.exp_avg_sq, dims)?,
-        },
-    ))
+    let steps: Vec<u64> = inputs
+        .iter()
+        .map(|i| i.prev.map_or(1, |s| s.step + 1))
+        .collect();
+    let jobs: Vec<AdamJob<'_, B::Storage<E>>> = inputs
+        .iter()
+        .zip(&steps)
+        .map(|(i, &step)| {
+            // A real power (libm's pow), as Python's `beta ** step` computes it.
+            let t = step as f64;
+            AdamJob {
+                value: i.value.storage(),
+                grad: i.grad.storage(),
+                moments: i
+                    .prev
+                    .map(|s| (s.exp_avg.storage(), s.exp_avg_sq.storage())),
+                hyper: AdamHyper {
+                    beta1: b1,
+                    beta2: b2,
+                    eps: cfg.eps,
+                    weight_decay: i.weight_decay,
+                    step_size: i.lr / (1.0 - Float::powf(b1, t)),
+                    bias_correction2_sqrt: Float::sqrt(1.0 - Float::powf(b2, t)),
+                },
+            }
+        })
+        .collect();
+    let outs = backend.adam_update_many(&jobs)?;
+    if outs.len() != inputs.len() {
+        return Err(Error::Backend {
+            backend: backend.name(),
+            op: "adam_update_many",
+            reason: format!("{} results for {} parameters", outs.len(), inputs.len()),
+        });
+    }
+    outs.into_iter()
+        .zip(inputs.iter().zip(steps))
+        .map(|(out, (i, step))| {
+            let dims = i.value.dims().to_vec();
+            Ok((
+                Tensor::from_storage(backend, out.value, dims.clone())?,
+                AdamSlots {
+                    step,
+                    exp_avg: Tensor::from_storage(backend, out.exp_avg, dims.clone())?,
+                    exp_avg_sq: Tensor::from_storage(backend, out.exp_avg_sq, dims)?,
+                },
+            ))
+        })
+        .collect()
 }

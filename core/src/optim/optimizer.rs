@@ -1,6 +1,6 @@
 //! The optimiser: parameter groups, an update rule (Adam or SGD) and per-parameter state.
 
-use super::adam::{adam_update, AdamConfig, AdamSlots, ADAM_SLOTS};
+use super::adam::{adam_update_all, AdamConfig, AdamInput, AdamSlots, ADAM_SLOTS};
 use super::groups::{Groups, ParamGroup};
 use super::schedule::Schedule;
 use super::sgd::{sgd_update, SgdConfig, SGD_SLOTS};
@@ -151,7 +151,9 @@ impl<B: Backend, E: Element> Optimizer<B, E> {
     {
         let mut params: Vec<&mut Param<B, E>> = params.into_iter().collect();
         let mut seen = BTreeSet::new();
-        let mut updates = Vec::new();
+        // (position, value, gradient, learning rate, weight decay) of each parameter
+        // with a gradient, all checked before anything is computed.
+        let mut pending = Vec::new();
         for (pos, p) in params.iter().enumerate() {
             let id = p.id();
             if !seen.insert(id) {
@@ -179,34 +181,47 @@ impl<B: Backend, E: Element> Optimizer<B, E> {
             }
             let lr = self.groups.current_lrs()[gi];
             let wd = self.groups.groups()[gi].weight_decay;
-            let value = p.tensor().detach();
-            let grad = grad.detach();
-            let prev = self.states.get(&id);
-            let (new_value, slots) = match &self.algorithm {
-                Algorithm::Adam(c) => {
-                    let prev = match prev {
-                        Some(Slots::Adam(s)) => Some(s),
-                        _ => None,
-                    };
-                    let (v, s) = adam_update(c, &value, &grad, prev, lr, wd)?;
-                    (v, Slots::Adam(s))
+            pending.push((pos, p.tensor().detach(), grad.detach(), lr, wd));
+        }
+        let mut updates = Vec::with_capacity(pending.len());
+        match &self.algorithm {
+            Algorithm::Adam(c) => {
+                // Every parameter in one call, so that a GPU updates many per launch.
+                let inputs: Vec<AdamInput<'_, B, E>> = pending
+                    .iter()
+                    .map(|(pos, value, grad, lr, wd)| AdamInput {
+                        value,
+                        grad,
+                        prev: match self.states.get(&params[*pos].id()) {
+                            Some(Slots::Adam(s)) => Some(s),
+                            _ => None,
+                        },
+                        lr: *lr,
+                        weight_decay: *wd,
+                    })
+                    .collect();
+                if let Some(first) = inputs.first() {
+                    let backend = first.value.backend().clone();
+                    let results = adam_update_all(c, &backend, &inputs)?;
+                    for ((pos, ..), (v, s)) in pending.iter().zip(results) {
+                        updates.push((*pos, v, Slots::Adam(s)));
+                    }
                 }
-                Algorithm::Sgd(c) => {
-                    let (step, buffer) = match prev {
+            }
+            Algorithm::Sgd(c) => {
+                for (pos, value, grad, lr, wd) in &pending {
+                    let (step, buffer) = match self.states.get(&params[*pos].id()) {
                         Some(Slots::Sgd { step, buffer }) => (*step, buffer.as_ref()),
                         _ => (0, None),
                     };
-                    let (v, buffer) = sgd_update(c, &value, &grad, buffer, lr, wd)?;
-                    (
-                        v,
-                        Slots::Sgd {
-                            step: step + 1,
-                            buffer,
-                        },
-                    )
+                    let (v, buffer) = sgd_update(c, value, grad, buffer, *lr, *wd)?;
+                    let slots = Slots::Sgd {
+                        step: step + 1,
+                        buffer,
+                    };
+                    updates.push((*pos, v, slots));
                 }
-            };
-            updates.push((pos, new_value, slots));
+            }
         }
         for (pos, value, slots) in updates {
             let p = &mut params[pos];
