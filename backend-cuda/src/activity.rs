@@ -34,7 +34,8 @@ pub struct Activity {
     pub downloads: u64,
     /// Bytes of those copies.
     pub download_bytes: u64,
-    /// Explicit waits for the device (`synchronize`, releasing cached memory).
+    /// Explicit waits for the device (`synchronize`, releasing cached memory, and the
+    /// retry of an allocation the device could not serve, which frees the cache).
     pub synchronizations: u64,
 }
 

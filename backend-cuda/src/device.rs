@@ -52,8 +52,9 @@ pub(crate) struct Device {
     pub(crate) profiler: Profiler,
     pub(crate) pool: Arc<Pool>,
     pub(crate) rt: Arc<Runtime>,
-    /// What has been asked of the device (see [`Cuda::activity`]).
-    pub(crate) activity: Counters,
+    /// What has been asked of the device (see [`Cuda::activity`]); shared with the pool,
+    /// whose out-of-memory retry waits for the device.
+    pub(crate) activity: Arc<Counters>,
 }
 
 /// The compiled program for `target`: compiling takes a second or two, so each process
@@ -184,15 +185,16 @@ impl Cuda {
     }
 
     fn assemble(info: DeviceInfo, name: &'static str, kernels: Kernels, rt: Arc<Runtime>) -> Cuda {
+        let activity = Arc::new(Counters::default());
         Cuda {
             dev: Arc::new(Device {
                 info,
                 name,
                 kernels,
                 profiler: Profiler::new(Arc::clone(&rt)),
-                pool: Pool::new(Arc::clone(&rt)),
+                pool: Pool::new(Arc::clone(&rt), Arc::clone(&activity)),
                 rt,
-                activity: Counters::default(),
+                activity,
             }),
             math: MathMode::default(),
             column_bytes: COLUMN_BYTES,

@@ -6,6 +6,7 @@
 //! nothing. Reusing a block is safe without events because all work runs in order on
 //! one stream: the next user's kernels are queued after the last reader's.
 
+use crate::activity::Counters;
 use crate::runtime::{AllocError, Runtime};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,13 +45,16 @@ struct State {
 /// The free lists of one device.
 pub(crate) struct Pool {
     rt: Arc<Runtime>,
+    /// The device's activity counters, for the wait before freeing the cache.
+    activity: Arc<Counters>,
     state: Mutex<State>,
 }
 
 impl Pool {
-    pub(crate) fn new(rt: Arc<Runtime>) -> Arc<Self> {
+    pub(crate) fn new(rt: Arc<Runtime>, activity: Arc<Counters>) -> Arc<Self> {
         Arc::new(Self {
             rt,
+            activity,
             state: Mutex::new(State {
                 free: HashMap::new(),
                 stats: PoolStats::default(),
@@ -83,6 +87,8 @@ impl Pool {
         let ptr = match self.rt.malloc(class) {
             Ok(p) => p,
             Err(AllocError::OutOfMemory) => {
+                // Freeing the cache waits for the device first: a host wait like any.
+                self.activity.synchronization();
                 self.release_cached()?;
                 match self.rt.malloc(class) {
                     Ok(p) => p,

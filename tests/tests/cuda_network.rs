@@ -181,7 +181,10 @@ fn profile_times_every_call(c: &Cuda) {
 /// abort), and the device keeps working after it.
 fn out_of_memory_is_an_error(c: &Cuda) {
     let huge = [1usize << 42]; // 16 TiB of f32
+    let before = c.activity();
     let e = Tensor::<Cuda, f32>::zeros(c, huge).expect_err("16 TiB allocated");
+    // The retry after freeing the cache waited for the device once, and says so.
+    assert_eq!(c.activity().since(&before).synchronizations, 1);
     let text = e.to_string();
     println!("{c:?}: {text}");
     assert!(
