@@ -2,6 +2,9 @@
 //! shared operands) through the core's op, and conv2d through a minimal differentiable
 //! wrapper whose backward rule is the backend's two gradient primitives.
 
+mod common;
+
+use common::grouped_conv;
 use pgcnn_core::backend::{Backend, Conv2dDesc};
 use pgcnn_core::rng::Rng;
 use pgcnn_core::testing::{check_gradients, random_tensor, GradCheck};
@@ -53,17 +56,9 @@ fn matmul_on_cpu_matches_finite_differences() {
 #[test]
 fn conv2d_on_cpu_matches_finite_differences() {
     let mut rng = Rng::seed(12);
-    let d = |batch, groups, cig, cog, h, w, k, pad| Conv2dDesc {
-        batch,
-        in_channels: groups * cig,
-        out_channels: groups * cog,
-        groups,
-        in_h: h,
-        in_w: w,
-        kernel_h: k,
-        kernel_w: k,
-        pad_h: pad,
-        pad_w: pad,
+    // Square kernels and equal padding on both axes.
+    let d = |batch, groups, cig, cog, h, w, k, pad| {
+        grouped_conv(batch, groups, cig, cog, h, w, (k, k), (pad, pad))
     };
     // Plain, grouped, padding past kernel - 1 (the input gradient then crops), valid.
     for desc in [
