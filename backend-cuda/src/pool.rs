@@ -72,18 +72,29 @@ impl Pool {
     /// the device is out of memory, the cached blocks are released and the call retried.
     pub(crate) fn alloc(self: &Arc<Self>, bytes: usize) -> Result<Block, String> {
         let class = size_class(bytes);
-        {
-            let mut st = self.lock();
-            if let Some(ptr) = st.free.get_mut(&class).and_then(Vec::pop) {
-                st.stats.reuses += 1;
-                st.stats.bytes_cached -= class;
-                st.stats.bytes_in_use += class;
-                drop(st);
-                let block = self.block(ptr, class);
-                self.rt.hand_out(ptr, bytes)?;
-                return Ok(block);
-            }
-        }
+        let ptr = match self.reuse(class) {
+            Some(ptr) => ptr,
+            None => self.malloc(class)?,
+        };
+        // A Block from here on, so that an error below still returns it to the pool.
+        let block = self.block(ptr, class);
+        self.rt.hand_out(ptr, bytes)?;
+        Ok(block)
+    }
+
+    /// A cached block of `class` bytes, if the free list has one.
+    fn reuse(&self, class: usize) -> Option<u64> {
+        let mut st = self.lock();
+        let ptr = st.free.get_mut(&class).and_then(Vec::pop)?;
+        st.stats.reuses += 1;
+        st.stats.bytes_cached -= class;
+        st.stats.bytes_in_use += class;
+        Some(ptr)
+    }
+
+    /// A new block of `class` bytes from the device, freeing the cache and trying again
+    /// when the device is out of memory.
+    fn malloc(&self, class: usize) -> Result<u64, String> {
         let ptr = match self.rt.malloc(class) {
             Ok(p) => p,
             Err(AllocError::OutOfMemory) => {
@@ -101,14 +112,10 @@ impl Pool {
             }
             Err(AllocError::Other(e)) => return Err(e),
         };
-        {
-            let mut st = self.lock();
-            st.stats.device_allocations += 1;
-            st.stats.bytes_in_use += class;
-        }
-        let block = self.block(ptr, class);
-        self.rt.hand_out(ptr, bytes)?;
-        Ok(block)
+        let mut st = self.lock();
+        st.stats.device_allocations += 1;
+        st.stats.bytes_in_use += class;
+        Ok(ptr)
     }
 
     fn block(self: &Arc<Self>, ptr: u64, class: usize) -> Block {
