@@ -318,7 +318,7 @@ impl Runtime {
             Runtime::Driver(d) => d,
             Runtime::Emulated(emu) => {
                 // SAFETY: the callers checked that every matrix lies in its block.
-                unsafe { crate::emulator::gemm(c, dtype, accumulate) }?;
+                unsafe { crate::emulator::gemm(c, dtype, tf32, accumulate) }?;
                 return emu.heap.check_guards("a GEMM");
             }
         };

@@ -252,7 +252,9 @@ fn emulated_out_of_memory_is_an_error() {
 fn emulated_network_matches_reference() {
     if let Some(c) = emulator() {
         compare_network::<f64>(&c, 1e-10);
-        compare_network::<f32>(&c, 1e-3);
+        compare_network::<f32>(&c.with_math(MathMode::Strict), 1e-3);
+        // TF32 as the GPU computes it (the emulator cuts GEMM inputs the same way).
+        compare_network::<f32>(&c, 1e-2);
     }
 }
 

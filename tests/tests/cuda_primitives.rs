@@ -667,10 +667,19 @@ fn gpu_primitives_f64() {
     }
 }
 
+// The emulator's GEMM cuts f32 inputs to TF32 as tensor cores do, so its TF32 run checks
+// the tolerance the GPU's uses.
 #[test]
-fn emulated_primitives_f32() {
+fn emulated_primitives_f32_tf32() {
     if let Some(c) = emulator() {
-        primitives::<f32>(&c, 1e-4, 1e-4);
+        primitives::<f32>(&c.with_math(MathMode::Tf32), 1e-4, 2e-3);
+    }
+}
+
+#[test]
+fn emulated_primitives_f32_strict() {
+    if let Some(c) = emulator() {
+        primitives::<f32>(&c.with_math(MathMode::Strict), 1e-4, 1e-4);
     }
 }
 

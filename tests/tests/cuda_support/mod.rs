@@ -52,6 +52,10 @@ pub struct Report {
     rel: f64,
     cases: usize,
     pub failures: Vec<String>,
+    /// The tolerance check that came closest to failing (or failed worst): its error as a
+    /// fraction of its tolerance, and what it checked. Printed by [`Report::finish`], to
+    /// show how much room a tolerance leaves on the device at hand.
+    closest: Option<(f64, String)>,
 }
 
 impl Report {
@@ -61,6 +65,7 @@ impl Report {
             rel,
             cases: 0,
             failures: vec![],
+            closest: None,
         }
     }
 
@@ -97,6 +102,9 @@ impl Report {
         let w: Vec<f64> = want.iter().map(|&v| Element::to_f64(v)).collect();
         let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(floor);
         let ratio = tolerance_ratio(&g, &w, rel * scale, rel);
+        if self.closest.as_ref().is_none_or(|(r, _)| ratio > *r) {
+            self.closest = Some((ratio, what.clone()));
+        }
         if ratio > 1.0 {
             let worst = (0..g.len().min(w.len()))
                 .max_by(|&i, &j| (g[i] - w[i]).abs().total_cmp(&(g[j] - w[j]).abs()));
@@ -162,8 +170,12 @@ impl Report {
     }
 
     pub fn finish(self) {
+        let closest = match &self.closest {
+            Some((ratio, what)) => format!("; closest to its tolerance: {what} at {ratio:.3}x"),
+            None => String::new(),
+        };
         println!(
-            "{}: {} cases, {} failed",
+            "{}: {} cases, {} failed{closest}",
             self.device,
             self.cases,
             self.failures.len()
