@@ -5,14 +5,42 @@
 //! [`Interrupted`], which the command line turns into a message and exit code
 //! [`Interrupted::EXIT_CODE`]. A second signal exits at once: checkpoints are replaced
 //! atomically, so the last one written stays whole, and `--resume` continues from it.
+//!
+//! Signals within [`SAME_REQUEST`] of the first count as the first: GNU `timeout` sends
+//! its signal to the process and then to its whole process group, so a run under
+//! `timeout` receives two SIGTERMs microseconds apart, and would otherwise stop without
+//! its checkpoint. A person pressing Ctrl-C twice is slower than that.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Signals received since the handler was installed.
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+/// How long after the first signal another one is taken as part of the same request.
+pub const SAME_REQUEST: Duration = Duration::from_millis(100);
+
+/// What the handler does with a signal, given when the first one arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Response {
+    /// The first: finish the step, write a checkpoint.
+    Stop,
+    /// A repeat of the first (within [`SAME_REQUEST`]): nothing more to do.
+    Same,
+    /// A second request: exit now.
+    Exit,
+}
+
+fn respond(first: Option<Instant>, now: Instant) -> Response {
+    match first {
+        None => Response::Stop,
+        Some(t) if now.saturating_duration_since(t) < SAME_REQUEST => Response::Same,
+        Some(_) => Response::Exit,
+    }
+}
 
 /// Installs the process-wide handler (once; later calls do nothing). Returns an error
 /// message when the operating system refuses, in which case signals keep their default
@@ -21,15 +49,31 @@ pub fn install_interrupt_handler() -> Result<(), String> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED
         .get_or_init(|| {
+            // When the first signal arrived (unset while only `request_stop` asked).
+            static FIRST: OnceLock<Instant> = OnceLock::new();
             ctrlc::set_handler(|| {
-                if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
-                    eprintln!(
-                        "\ninterrupted: finishing the current step and writing a checkpoint \
-                         (interrupt again to stop at once; the last checkpoint is kept)"
-                    );
-                } else {
-                    eprintln!("\ninterrupted twice: stopping now");
-                    std::process::exit(Interrupted::EXIT_CODE);
+                let now = Instant::now();
+                let response = match (SIGNALS.load(Ordering::SeqCst), FIRST.get()) {
+                    (0, _) => Response::Stop,
+                    (_, Some(&first)) => respond(Some(first), now),
+                    // After `request_stop`, any signal is a second request.
+                    (_, None) => Response::Exit,
+                };
+                match response {
+                    Response::Stop => {
+                        let _ = FIRST.set(now);
+                        SIGNALS.fetch_add(1, Ordering::SeqCst);
+                        eprintln!(
+                            "\ninterrupted: finishing the current step and writing a \
+                             checkpoint (interrupt again to stop at once; the last \
+                             checkpoint is kept)"
+                        );
+                    }
+                    Response::Same => {}
+                    Response::Exit => {
+                        eprintln!("\ninterrupted twice: stopping now");
+                        std::process::exit(Interrupted::EXIT_CODE);
+                    }
                 }
             })
             .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
@@ -83,3 +127,22 @@ impl fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeat_within_the_window_is_the_same_request() {
+        let t0 = Instant::now();
+        assert_eq!(respond(None, t0), Response::Stop);
+        assert_eq!(respond(Some(t0), t0), Response::Same);
+        let soon = t0 + SAME_REQUEST / 2;
+        assert_eq!(respond(Some(t0), soon), Response::Same);
+        assert_eq!(respond(Some(t0), t0 + SAME_REQUEST), Response::Exit);
+        assert_eq!(
+            respond(Some(t0), t0 + Duration::from_secs(5)),
+            Response::Exit
+        );
+    }
+}

@@ -29,7 +29,9 @@ mod setup;
 mod state;
 
 pub use evaluate::{evaluate, Evaluation};
-pub use interrupt::{install_interrupt_handler, request_stop, stop_requested, Interrupted};
+pub use interrupt::{
+    install_interrupt_handler, request_stop, stop_requested, Interrupted, SAME_REQUEST,
+};
 pub use resume::{first_non_finite, open_resume, ResumePoint};
 pub use run::{train, TrainOptions};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.

@@ -137,11 +137,20 @@ pub fn wait(child: Child, limit: Duration) -> Outcome {
 
 /// Sends SIGINT (Ctrl-C) to a running child.
 pub fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    assert!(signal(child, "INT", 1), "kill -INT failed");
+}
+
+/// Sends signal `name` to the child `times` times from one `kill` (microseconds apart);
+/// false when it could not be delivered (the child has exited).
+pub fn signal(child: &Child, name: &str, times: usize) -> bool {
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .arg(format!("-{name}"))
+        .args(std::iter::repeat_n(&pid, times))
+        .stderr(std::process::Stdio::null())
         .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -INT failed");
+        .expect("run kill")
+        .success()
 }
 
 /// The epoch count stored in `dir/last.safetensors`, if the file is there and whole.
