@@ -1,6 +1,8 @@
 //! The emulator's device memory: host allocations, each handed out filled with NaN bytes
 //! and kept between guard zones that are checked after every piece of work (see the
-//! module docs of [`crate::emulator`]).
+//! module docs of [`crate::emulator`]). The slack between what a user asked for and the
+//! block's size is guard zone too: its first bytes are checked after every piece of work,
+//! all of it when the block is handed to its next user or freed.
 
 use std::alloc::Layout;
 use std::collections::HashMap;
@@ -53,7 +55,7 @@ impl Heap {
     /// `ptr` came from [`Heap::malloc`] with `bytes`, and is not used afterwards.
     pub(crate) unsafe fn free(&self, ptr: u64, bytes: usize) -> Result<(), String> {
         let used = self.blocks().remove(&ptr).map_or(bytes, |(_, used)| used);
-        let checked = self.check_block(ptr, bytes, used);
+        let checked = self.check_block(ptr, bytes, used, Slack::All);
         if let Ok(layout) = Layout::from_size_align(bytes + 2 * GUARD, ALIGN) {
             // SAFETY: the caller's contract; `malloc` allocated from `ptr - GUARD`.
             unsafe { std::alloc::dealloc((ptr - GUARD as u64) as *mut u8, layout) };
@@ -62,7 +64,8 @@ impl Heap {
     }
 
     /// Prepares a block for a user who asked for `used` of its bytes: those filled with
-    /// [`POISON_BYTE`], the rest made guard zone.
+    /// [`POISON_BYTE`], the rest made guard zone. First checks all of the zones the
+    /// previous user's work left (an error then means a write past that user's end).
     ///
     /// # Safety
     /// `ptr` is a live block from [`Heap::malloc`] that nothing else uses now.
@@ -74,20 +77,21 @@ impl Heap {
         if used > entry.0 {
             return Err(format!("{used} bytes asked of a block of {}", entry.0));
         }
+        let previous = self.check_block(ptr, entry.0, entry.1, Slack::All);
         entry.1 = used;
         // SAFETY: a live block (the caller's contract) and `used` checked.
         unsafe {
             std::ptr::write_bytes(ptr as *mut u8, POISON_BYTE, used);
             Self::guard(ptr, entry.0, used);
         }
-        Ok(())
+        previous.map_err(|e| format!("found when the block was handed out again: {e}"))
     }
 
     /// Checks every live block's guard zones; an error names `after`, the work just done.
     pub(crate) fn check_guards(&self, after: &str) -> Result<(), String> {
         let blocks = self.blocks();
         for (&ptr, &(bytes, used)) in blocks.iter() {
-            if let Err(e) = self.check_block(ptr, bytes, used) {
+            if let Err(e) = self.check_block(ptr, bytes, used, Slack::Start) {
                 // Mended, so that the next check reports the next write, not this one.
                 // SAFETY: the zones of a live block, as checked.
                 unsafe { Self::guard(ptr, bytes, used) };
@@ -114,12 +118,13 @@ impl Heap {
     }
 
     /// Checks the zone before a block of `bytes` bytes, and after its first `used`.
-    fn check_block(&self, ptr: u64, bytes: usize, used: usize) -> Result<(), String> {
-        // The zone before, the first GUARD bytes after the request (where a write one
-        // element too far lands) and the zone after the block. The rest of the slack is
-        // guard-filled but not read back after every launch: scanning a big block's
-        // slack each time would slow the emulator by a fifth for little gain.
-        let slack = (bytes - used).min(GUARD);
+    fn check_block(&self, ptr: u64, bytes: usize, used: usize, how: Slack) -> Result<(), String> {
+        // The zone before, the slack after the request (where a write one element too
+        // far lands) and the zone after the block.
+        let slack = match how {
+            Slack::Start => (bytes - used).min(GUARD),
+            Slack::All => bytes - used,
+        };
         // SAFETY: `ptr` is a live block from `malloc`, with its guards around it, and
         // `used` <= `bytes`.
         let zones = unsafe {
@@ -148,6 +153,17 @@ impl Heap {
         }
         Ok(())
     }
+}
+
+/// How much of a block's slack (its bytes past the user's request) a check reads.
+#[derive(Clone, Copy)]
+enum Slack {
+    /// The first [`GUARD`] bytes, where a write one element too far lands: after every
+    /// piece of work (scanning big blocks' whole slack each time would slow the emulator
+    /// by a fifth).
+    Start,
+    /// All of it: when the block changes hands or is freed.
+    All,
 }
 
 #[cfg(test)]
@@ -237,6 +253,34 @@ mod tests {
         heap.check_guards("hand_out").unwrap();
         // SAFETY: from malloc, not used afterwards.
         unsafe { heap.free(p, 1024) }.unwrap();
+    }
+
+    /// A write deep into the slack (past the bytes checked after every launch) is caught
+    /// when the block is handed out again, and when it is freed.
+    #[test]
+    fn writes_deep_in_the_slack_are_caught_when_the_block_changes_hands() {
+        let heap = Heap::default();
+        let p = heap.malloc(4096).unwrap();
+        // SAFETY: a live block; its user asks for 100 of its 4096 bytes.
+        unsafe { heap.hand_out(p, 100) }.unwrap();
+        let deep = 100 + GUARD as isize + 50;
+        poke(p, deep, 1);
+        heap.check_guards("kernel_a").unwrap();
+        // SAFETY: as above, for the next user.
+        let e = unsafe { heap.hand_out(p, 200) }.unwrap_err();
+        assert!(
+            e.contains("handed out again")
+                && e.contains(&format!("byte {deep} of a device block of 100 bytes")),
+            "{e}"
+        );
+        // The zones are whole again for the next user.
+        heap.check_guards("kernel_b").unwrap();
+        // SAFETY: as above.
+        unsafe { heap.hand_out(p, 300) }.unwrap();
+        poke(p, 300 + GUARD as isize + 7, 1);
+        // SAFETY: from malloc, not used afterwards.
+        let e = unsafe { heap.free(p, 4096) }.unwrap_err();
+        assert!(e.contains("found when freeing"), "{e}");
     }
 
     #[test]
