@@ -27,8 +27,9 @@
 #   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md; NAME:strict benches
 #                     NAME with --gpu-math strict, to see what TF32 gains)
 # `pgcnn bench` must print its median training-step time as `train_step_ms=<ms>` (or a
-# JSON field "train_step_ms"), and `eval_forward_ms`, `launches_per_step`,
-# `profiled_device_ms_per_step` and `host_waits_per_step` likewise if it measures them.
+# JSON field "train_step_ms"), and `eval_forward_ms`, `peak_memory_mb`,
+# `launches_per_step`, `profiled_device_ms_per_step` and `host_waits_per_step` likewise if
+# it measures them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,11 +39,17 @@ DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial rotmnist_se2_partial:strict}
 
-# Training-step medians of the reference implementation on the H100 (BENCHMARKS.md).
+# Training-step medians and peak GPU memory of the reference implementation on the H100
+# (BENCHMARKS.md).
 declare -A REFERENCE_MS=(
     [rotmnist_t2]=19.1 [rotmnist_se2_full]=23.5 [rotmnist_se2_partial]=29.0
     [rotmnist_e2_partial]=50.4 [mnist6_180_se2_partial]=82.3
     [cifar10_se2_partial]=44.5 [small_se2_partial]=30.9
+)
+declare -A REFERENCE_MB=(
+    [rotmnist_t2]=182 [rotmnist_se2_full]=656 [rotmnist_se2_partial]=688
+    [rotmnist_e2_partial]=689 [mnist6_180_se2_partial]=6734
+    [cifar10_se2_partial]=1210 [small_se2_partial]=127
 )
 
 build() {
@@ -160,7 +167,7 @@ run() {
         lim=$(limit 120)
         if ((lim < 5)); then
             echo "(no time left for the bench of $entry)"
-            rows+=("$entry - - - - -")
+            rows+=("$entry - - - - - -")
             failed=1
             continue
         fi
@@ -173,7 +180,7 @@ run() {
             echo "(bench of $entry failed)"
             failed=1
         fi
-        rows+=("$entry $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field profiled_device_ms_per_step "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out")")
+        rows+=("$entry $(field train_step_ms "$out") $(field eval_forward_ms "$out") $(field profiled_device_ms_per_step "$out") $(field launches_per_step "$out") $(field host_waits_per_step "$out") $(field peak_memory_mb "$out")")
         [[ "$(field train_step_ms "$out")" != "-" ]] || { echo "(no train_step_ms in the output)"; failed=1; }
     done
 
@@ -183,21 +190,22 @@ run() {
         echo "comparison tests: $tests"
         echo "kernel cache: $(find "$PGCNN_KERNEL_CACHE" -name 'kernels-*.bin' 2>/dev/null | wc -l) entries in $PGCNN_KERNEL_CACHE"
         echo "short training run: $training"
-        printf '%-24s %10s %10s %10s %10s %7s %9s %6s\n' config "step (ms)" "eval (ms)" "GPU (ms)" \
-            "ref. (ms)" faster launches waits
-        local row name step eval busy launches waits ref faster
+        printf '%-24s %10s %10s %10s %10s %7s %9s %6s %9s %9s\n' config "step (ms)" "eval (ms)" \
+            "GPU (ms)" "ref. (ms)" faster launches waits "peak (MB)" "ref. (MB)"
+        local row name step eval busy launches waits peak ref faster
         for row in "${rows[@]}"; do
-            read -r name step eval busy launches waits <<<"$row"
+            read -r name step eval busy launches waits peak <<<"$row"
             ref=${REFERENCE_MS[${name%%:*}]:-"-"}
             faster="?"
             if [[ "$step" != "-" && "$ref" != "-" ]]; then
                 faster=$(awk -v a="$step" -v b="$ref" 'BEGIN { print (a < b) ? "yes" : "NO" }')
             fi
-            printf '%-24s %10s %10s %10s %10s %7s %9s %6s\n' "$name" "$step" "$eval" "$busy" "$ref" \
-                "$faster" "$launches" "$waits"
+            printf '%-24s %10s %10s %10s %10s %7s %9s %6s %9s %9s\n' "$name" "$step" "$eval" "$busy" \
+                "$ref" "$faster" "$launches" "$waits" "$peak" "${REFERENCE_MB[${name%%:*}]:-"-"}"
         done
         echo "step: median training step; GPU: device time of a profiled step (--profile); ref.:"
-        echo "the reference implementation on an H100 (BENCHMARKS.md); launches, waits: per step"
+        echo "the reference implementation on an H100 (BENCHMARKS.md); launches, waits: per step;"
+        echo "peak: the CUDA pool's peak (in use + cached) during the training steps"
     } | keep summary.log
     return "$failed"
 }
