@@ -2,7 +2,7 @@
 
 use crate::backend::{Backend, BinaryOp, BroadcastLayout, ReduceOp};
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::shape::{broadcast_shapes, broadcast_strides};
 use crate::tensor::Tensor;
 use alloc::vec;
@@ -74,22 +74,35 @@ impl<B: Backend, E: Element> Tensor<B, E> {
         self.zip(BinaryOp::Greater, rhs)
     }
 
-    /// Sums a broadcast result back down to `dims` (the adjoint of broadcasting).
+    /// Sums a broadcast result back down to `dims` (the adjoint of broadcasting): over
+    /// the leading axes `dims` lacks and the axes where `dims` has 1, neighbouring ones
+    /// in one reduction.
     pub fn sum_to(&self, dims: &[usize]) -> Result<Self> {
         if self.dims() == dims {
             return Ok(self.clone());
         }
-        let own = self.dims().to_vec();
-        let offset = own.len() - dims.len();
-        let mut t = self.clone();
-        // Reduce from the last axis so earlier axis numbers stay valid.
-        for ax in (0..own.len()).rev() {
+        let own = self.dims();
+        let bad = || {
+            Error::mismatch(
+                "sum_to",
+                own,
+                dims,
+                "the shape is not one that broadcasts to the tensor's",
+            )
+        };
+        let offset = own.len().checked_sub(dims.len()).ok_or_else(bad)?;
+        let mut reduced = vec![false; own.len()];
+        for (ax, &len) in own.iter().enumerate() {
             let target = if ax < offset { 1 } else { dims[ax - offset] };
-            if own[ax] != target {
-                t = t.reduce_axis(ReduceOp::Sum, ax, true)?;
+            if len != target {
+                if target != 1 {
+                    return Err(bad());
+                }
+                reduced[ax] = true;
             }
         }
-        t.reshape(dims.to_vec())
+        self.reduce_marked(ReduceOp::Sum, &reduced)?
+            .reshape(dims.to_vec())
     }
 
     /// Broadcasts to `dims` explicitly (a copy).
@@ -118,5 +131,47 @@ fn op_name(op: BinaryOp) -> &'static str {
         BinaryOp::Minimum => "minimum",
         BinaryOp::Equal => "eq_mask",
         BinaryOp::Greater => "gt_mask",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::reference::Reference;
+    use crate::tensor::Tensor;
+    use alloc::string::ToString;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn sum_to_adds_over_broadcast_axes() {
+        let b = Reference;
+        let v: Vec<f64> = (0..24).map(f64::from).collect();
+        let x = Tensor::<_, f64>::from_slice(&b, &v, [2, 3, 4]).unwrap();
+        // [2, 3, 4] -> [3, 1]: over the leading axis and the last.
+        let want: Vec<f64> = (0..3)
+            .map(|j| {
+                (0..2)
+                    .flat_map(|i| (0..4).map(move |k| (i * 12 + j * 4 + k) as f64))
+                    .sum()
+            })
+            .collect();
+        let got = x.sum_to(&[3, 1]).unwrap();
+        assert_eq!(got.dims(), &[3, 1]);
+        assert_eq!(got.to_vec().unwrap(), want);
+        assert_eq!(x.sum_to(&[2, 3, 4]).unwrap().to_vec().unwrap(), v);
+        assert_eq!(x.sum_to(&[]).unwrap().to_vec().unwrap(), vec![276.0]);
+    }
+
+    #[test]
+    fn sum_to_a_shape_that_does_not_broadcast_is_an_error() {
+        let b = Reference;
+        let x = Tensor::<_, f64>::zeros(&b, [2, 3]).unwrap();
+        for dims in [&[2usize][..], &[4, 3], &[1, 2, 3]] {
+            let e = x.sum_to(dims).unwrap_err().to_string();
+            assert!(
+                e.contains("sum_to") && e.contains("broadcast"),
+                "{dims:?}: {e}"
+            );
+        }
     }
 }

@@ -106,11 +106,136 @@ impl<B: Backend, E: Element> Tensor<B, E> {
 
     fn reduce_axes(&self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Self> {
         let norm = self.distinct_axes(axes)?;
-        let mut t = self.clone();
-        // Last axis first, so the remaining axis numbers stay valid without keepdim.
-        for &ax in norm.iter().rev() {
-            t = t.reduce_axis(op, ax, keepdim)?;
+        let mut reduced = vec![false; self.rank()];
+        for &ax in &norm {
+            reduced[ax] = true;
         }
-        Ok(t)
+        let kept = self.reduce_marked(op, &reduced)?;
+        if keepdim {
+            return Ok(kept);
+        }
+        let dims: Vec<usize> = (0..self.rank())
+            .filter(|&ax| !reduced[ax])
+            .map(|ax| self.dims()[ax])
+            .collect();
+        kept.reshape(dims)
+    }
+
+    /// Reduces every axis marked in `reduced` (one flag per axis), keeping each as an
+    /// axis of length 1. Neighbouring marked axes are reduced together, as one axis of
+    /// their combined length (a reshape, which is free), so that a run of axes costs one
+    /// reduction, not one per axis: `[a, b, c, d]` reduced over a, b and d is
+    /// `[a·b, c, d]` reduced over its first and last axes. Axes of length 1 join either
+    /// neighbour.
+    pub(crate) fn reduce_marked(&self, op: ReduceOp, reduced: &[bool]) -> Result<Self> {
+        debug_assert_eq!(reduced.len(), self.rank());
+        let runs = merged_runs(self.dims(), reduced);
+        let kept_dims: Vec<usize> = self
+            .dims()
+            .iter()
+            .zip(reduced)
+            .map(|(&len, &r)| if r { 1 } else { len })
+            .collect();
+        if !runs.iter().any(|&(_, r)| r) {
+            // Only axes of length 1 to reduce (or none): nothing to add up.
+            return self.reshape(kept_dims);
+        }
+        let mut t = self.reshape(runs.iter().map(|&(len, _)| len).collect::<Vec<_>>())?;
+        // Last run first; with keepdim the axis numbers stay valid anyway.
+        for (ax, _) in runs.iter().enumerate().rev().filter(|(_, &(_, r))| r) {
+            t = t.reduce_axis(op, ax, true)?;
+        }
+        t.reshape(kept_dims)
+    }
+}
+
+/// The axes of `dims` as runs of (combined length, reduced?): neighbouring axes with the
+/// same flag in `reduced` merged, axes of length 1 left out.
+fn merged_runs(dims: &[usize], reduced: &[bool]) -> Vec<(usize, bool)> {
+    let mut runs: Vec<(usize, bool)> = Vec::new();
+    for (&len, &r) in dims.iter().zip(reduced) {
+        if len == 1 {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((combined, last)) if *last == r => *combined *= len,
+            _ => runs.push((len, r)),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Reference;
+
+    #[test]
+    fn neighbouring_reduced_axes_merge_and_unit_axes_join_either_side() {
+        let (t, f) = (true, false);
+        assert_eq!(
+            merged_runs(&[2, 3, 4, 5], &[t, t, f, t]),
+            vec![(6, t), (4, f), (5, t)]
+        );
+        assert_eq!(merged_runs(&[2, 1, 3], &[t, f, t]), vec![(6, t)]);
+        assert_eq!(merged_runs(&[2, 1, 3], &[f, t, f]), vec![(6, f)]);
+        assert_eq!(merged_runs(&[4, 7, 7], &[f, t, t]), vec![(4, f), (49, t)]);
+        assert_eq!(merged_runs(&[1, 1], &[t, t]), vec![]);
+        assert_eq!(merged_runs(&[], &[]), vec![]);
+    }
+
+    /// Every subset of the axes of a [2, 3, 1, 4] tensor, summed and maxed through the
+    /// merged runs, against sums and maxima written out element by element.
+    #[test]
+    fn merged_reductions_equal_the_elementwise_definition() {
+        let b = Reference;
+        let dims = [2usize, 3, 1, 4];
+        let n: usize = dims.iter().product();
+        let values: Vec<f64> = (0..n).map(|i| ((i * 7 % 11) as f64) - 5.0).collect();
+        let x = Tensor::<_, f64>::from_slice(&b, &values, dims.to_vec()).unwrap();
+        for mask in 0..16u32 {
+            let reduced: Vec<bool> = (0..4).map(|a| mask & (1 << a) != 0).collect();
+            let kept: Vec<usize> = (0..4)
+                .map(|a| if reduced[a] { 1 } else { dims[a] })
+                .collect();
+            let mut sums = vec![0.0; kept.iter().product()];
+            let mut maxs = vec![f64::NEG_INFINITY; sums.len()];
+            for (i, &v) in values.iter().enumerate() {
+                // Index of element i in the kept shape.
+                let (mut rest, mut at, mut stride) = (i, 0, 1);
+                for a in (0..4).rev() {
+                    let c = rest % dims[a];
+                    rest /= dims[a];
+                    if !reduced[a] {
+                        at += c * stride;
+                    }
+                    stride *= kept[a];
+                }
+                sums[at] += v;
+                maxs[at] = maxs[at].max(v);
+            }
+            let s = x.reduce_marked(ReduceOp::Sum, &reduced).unwrap();
+            let m = x.reduce_marked(ReduceOp::Max, &reduced).unwrap();
+            assert_eq!(s.dims(), &kept[..], "{reduced:?}");
+            assert_eq!(s.to_vec().unwrap(), sums, "{reduced:?}");
+            assert_eq!(m.to_vec().unwrap(), maxs, "{reduced:?}");
+        }
+    }
+
+    /// A maximum over several axes shares its gradient equally among all the elements
+    /// that reach it (as PyTorch's amax), not axis by axis.
+    #[test]
+    fn max_over_axes_shares_the_gradient_among_all_ties() {
+        let b = Reference;
+        let x = crate::Param::new(
+            Tensor::<_, f64>::from_slice(&b, &[3.0, 3.0, 3.0, 1.0], [2, 2]).unwrap(),
+        );
+        let y = x.tensor().max_axes(&[0, 1], false).unwrap();
+        let g = y.backward().unwrap();
+        let third = 1.0 / 3.0;
+        assert_eq!(
+            g.get(&x).unwrap().to_vec().unwrap(),
+            vec![third, third, third, 0.0]
+        );
     }
 }
