@@ -56,15 +56,33 @@ const SGD: &[&str] = &[
     "train.monotonic_decay_loss=0.01",
 ];
 
+/// One short step per epoch and a long validation (nine tenths of the images, in batches
+/// of 8): a signal a little after a step lands in the validation.
+const LONG_VALIDATION: &[&str] = &[
+    "--set",
+    "train.epochs=2",
+    "--max-steps",
+    "1",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "dataset_params.val_fraction=0.9",
+];
+
 /// The uninterrupted run of `settings`, made once per test binary (kept for the other
 /// tests; the target tmp dir is Cargo's to clean).
 fn reference(settings: &'static [&'static str]) -> PathBuf {
     static ADAM_RUN: OnceLock<PathBuf> = OnceLock::new();
     static SGD_RUN: OnceLock<PathBuf> = OnceLock::new();
+    static LONG_VALIDATION_RUN: OnceLock<PathBuf> = OnceLock::new();
     let (cell, tag) = if std::ptr::eq(settings, ADAM) {
         (&ADAM_RUN, "adam")
-    } else {
+    } else if std::ptr::eq(settings, SGD) {
         (&SGD_RUN, "sgd")
+    } else if std::ptr::eq(settings, LONG_VALIDATION) {
+        (&LONG_VALIDATION_RUN, "long-validation")
+    } else {
+        panic!("no reference run for {settings:?}")
     };
     cell.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -242,4 +260,38 @@ fn two_sigterms_at_once_are_one_request() {
     );
     resume(&dir);
     assert_same_run(&reference(SGD), &dir);
+}
+
+/// Ctrl-C during a validation stops it instead of waiting for its end; the checkpoint
+/// holds the epoch's steps as done, and the resumed run starts with that validation.
+#[test]
+fn sigint_during_validation_stops_it_and_resume_is_bit_identical() {
+    let scratch = Scratch::new("sigint-val");
+    let dir = scratch.join("run");
+    let mut child = spawn(tiny_train(&dir, LONG_VALIDATION));
+    // The initial checkpoint is written just before the first step.
+    wait_for_epoch(&mut child, &dir, 0, LIMIT);
+    std::thread::sleep(Duration::from_millis(150));
+    interrupt(&child);
+    let stopped = wait(child, LIMIT);
+    stopped.assert_no_panic();
+    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    // Not "epoch 2, step 0": the validation of epoch 1 did not run to its end.
+    assert!(
+        stopped
+            .stderr
+            .contains("interrupted at epoch 1, step 1 of 1"),
+        "{}",
+        stopped.stderr
+    );
+    let ck = Checkpoint::load(&dir.join("last.safetensors")).expect("the checkpoint loads");
+    assert_eq!(ck.u64("run.epoch").unwrap(), 0);
+    assert_eq!(ck.u64("run.epoch_steps").unwrap(), 1);
+    let resumed = resume(&dir);
+    assert!(
+        resumed.stderr.contains("resuming at epoch 1, step 1"),
+        "{}",
+        resumed.stderr
+    );
+    assert_same_run(&reference(LONG_VALIDATION), &dir);
 }

@@ -52,8 +52,22 @@ struct Sums {
     error_max: f64,
 }
 
+/// Why [`measure`] gave up: its `stop` asked it to, before a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the evaluation was stopped on request")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
 /// Evaluates `model` on `data` in batches of `batch_size`, untransformed and under each
-/// of `transforms`.
+/// of `transforms`. `stop` is asked before each batch; when it says yes the evaluation
+/// ends with the error [`Stopped`] (a training run stopping on Ctrl-C does not wait for
+/// the rest of its validation).
 ///
 /// Randomness: batch k draws its group elements (where the model samples them) from the
 /// k-th fork of `Rng::seed(seed)`; [`crate::train::evaluate`] is this function with no
@@ -68,6 +82,7 @@ pub fn measure<B: Backend>(
     batch_size: usize,
     seed: u64,
     bar: &ProgressBar,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Measurements> {
     if data.is_empty() {
         bail!("there are no images to evaluate");
@@ -78,6 +93,9 @@ pub fn measure<B: Backend>(
     let mut base = Sums::default();
     let mut sums = vec![Sums::default(); transforms.len()];
     for batch in data.batches(batch_size)? {
+        if stop() {
+            return Err(Stopped.into());
+        }
         let batch_rng = rng.fork();
         let run = |model: &mut Model<B, f32>, images: &[f32]| -> Result<Tensor<B, f32>> {
             let x = Tensor::from_slice(backend, images, batch.shape.to_vec())?;

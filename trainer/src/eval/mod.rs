@@ -22,7 +22,7 @@ mod report;
 pub mod transforms;
 
 pub use args::{eval_command, EvalArgs, OutputFormat};
-pub use measure::{measure, relative_error, Measurements, TransformEvaluation};
+pub use measure::{measure, relative_error, Measurements, Stopped, TransformEvaluation};
 pub use report::{EvalReport, CONVENTION};
 pub use transforms::{equally_spaced, parse_rotations, transform_list, Transform};
 
@@ -236,6 +236,7 @@ impl BackendTask for EvalTask<'_> {
             self.batch_size,
             self.seed,
             &bar,
+            &|| false,
         );
         bar.finish_and_clear();
         m

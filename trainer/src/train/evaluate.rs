@@ -19,13 +19,17 @@ pub struct Evaluation {
 /// at random where the model samples them (as the reference does), from a generator
 /// seeded with `seed`, so the same model and seed give the same figures — the same
 /// figures `pgcnn eval` reports untransformed, since both are [`measure`] (here with no
-/// transformations). An empty dataset gives NaN loss and accuracy.
+/// transformations). An empty dataset gives NaN loss and accuracy. `bar` counts batches;
+/// `stop` is asked before each, and ends the evaluation with the error
+/// [`Stopped`](crate::eval::Stopped) when it says yes.
 pub fn evaluate<B: Backend>(
     backend: &B,
     model: &mut Model<B, f32>,
     data: &Dataset,
     batch_size: usize,
     seed: u64,
+    bar: &ProgressBar,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Evaluation> {
     if data.is_empty() {
         return Ok(Evaluation {
@@ -34,15 +38,7 @@ pub fn evaluate<B: Backend>(
             images: 0,
         });
     }
-    let m = measure(
-        backend,
-        model,
-        data,
-        &[],
-        batch_size,
-        seed,
-        &ProgressBar::hidden(),
-    )?;
+    let m = measure(backend, model, data, &[], batch_size, seed, bar, stop)?;
     Ok(Evaluation {
         loss: m.loss,
         accuracy: m.accuracy,

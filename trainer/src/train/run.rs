@@ -10,6 +10,7 @@ use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
+use crate::eval::Stopped;
 use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
@@ -274,12 +275,24 @@ impl<B: Backend> Trainer<B> {
             }
         }
         bar.finish_and_clear();
+        let val = match self.evaluate_split(false) {
+            Ok(val) => val,
+            // A stop during the validation: the steps are all done and saved as such, so
+            // a resumed run starts with this validation.
+            Err(e) if e.is::<Stopped>() => {
+                self.progress.seconds += started.elapsed().as_secs_f64();
+                let what = format!("epoch {epoch}, before its validation");
+                self.save_last(&what)
+                    .with_context(|| format!("saving the checkpoint at {what}"))?;
+                return Err(self.interrupted().into());
+            }
+            Err(e) => {
+                return Err(e.context(self.stopped_at(&format!("the validation of epoch {epoch}"))))
+            }
+        };
         let part = std::mem::take(&mut self.progress.partial_epoch);
         let seen = part.seen.max(1) as f64;
         let (train_loss, train_acc) = (part.loss_sum / seen, part.correct / seen);
-        let val = self
-            .evaluate_split(false)
-            .with_context(|| self.stopped_at(&format!("the validation of epoch {epoch}")))?;
         let val_metric = if val.images > 0 {
             Some(val.accuracy)
         } else {
@@ -386,13 +399,33 @@ impl<B: Backend> Trainer<B> {
             &self.splits.val
         };
         let seed = self.config.seed ^ EVAL_STREAM ^ u64::from(test);
-        evaluate(
+        let batch_size = self.config.train.batch_size;
+        let bar = if self.opts.progress && !data.is_empty() {
+            let bar = ProgressBar::new(data.len().div_ceil(batch_size) as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches ({eta})")
+                    .expect("the template is a valid constant")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(if test { "test" } else { "validation" });
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        // The validation stops on Ctrl-C like the steps; the final test evaluation, the
+        // last thing a finished run does, runs to its end.
+        let stop: &dyn Fn() -> bool = if test { &|| false } else { &stop_requested };
+        let result = evaluate(
             &self.backend,
             &mut self.model,
             data,
-            self.config.train.batch_size,
+            batch_size,
             seed,
-        )
+            &bar,
+            stop,
+        );
+        bar.finish_and_clear();
+        result
     }
 
     fn partial_report(&self) -> Result<Vec<LayerPartial>> {
