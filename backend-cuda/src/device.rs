@@ -206,6 +206,18 @@ impl Cuda {
     /// machines without a GPU; needs g++ with C++20. Errors say why it cannot be built.
     #[doc(hidden)]
     pub fn emulated(dir: &std::path::Path) -> std::result::Result<Cuda, String> {
+        // Few SMs keep the emulated grids small.
+        Self::emulated_with_multiprocessors(dir, 2)
+    }
+
+    /// [`Cuda::emulated`] sized as a GPU with `multiprocessors` SMs: grids, and how
+    /// reductions and normalisations split long axes, follow the SM count, so an H100's
+    /// 132 plans the work as an H100 would (more slowly on the emulator).
+    #[doc(hidden)]
+    pub fn emulated_with_multiprocessors(
+        dir: &std::path::Path,
+        multiprocessors: u32,
+    ) -> std::result::Result<Cuda, String> {
         let emu = Emulator::shared(dir)?;
         let kernels = Kernels::load(|name| {
             Ok(Kernel {
@@ -219,8 +231,7 @@ impl Cuda {
             name: "kernel emulator (CPU)".to_string(),
             compute_capability: (0, 0),
             total_memory: 0,
-            // Few SMs keep the emulated grids small.
-            multiprocessors: 2,
+            multiprocessors,
             driver_version: (0, 0),
             nvrtc_version: (0, 0),
         };

@@ -10,7 +10,9 @@
 
 mod cuda_support;
 
-use cuda_support::{emulator, gpu, up, values, Report};
+use cuda_support::{
+    emulator, emulator_with_multiprocessors, gpu, up, values, Report, H100_MULTIPROCESSORS,
+};
 use pgcnn_core::backend::{Backend, NormLayout};
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
@@ -260,6 +262,14 @@ fn gpu_norm_f64() {
 #[test]
 fn emulated_norm_f32() {
     if let Some(c) = emulator() {
+        norm_suite::<f32>(&c, 1e-4, &[]);
+    }
+}
+
+// The normalisations split long axes by the SM count: the plans an H100 gets.
+#[test]
+fn emulated_norm_f32_with_an_h100s_grids() {
+    if let Some(c) = emulator_with_multiprocessors(H100_MULTIPROCESSORS) {
         norm_suite::<f32>(&c, 1e-4, &[]);
     }
 }

@@ -6,7 +6,9 @@
 
 mod cuda_support;
 
-use cuda_support::{emulator, gpu, steps, up, values, Report};
+use cuda_support::{
+    emulator, emulator_with_multiprocessors, gpu, steps, up, values, Report, H100_MULTIPROCESSORS,
+};
 use pgcnn_core::backend::{
     AdamHyper, AdamJob, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc,
     ReduceOp, UnaryOp,
@@ -679,6 +681,14 @@ fn emulated_primitives_f32_tf32() {
 #[test]
 fn emulated_primitives_f32_strict() {
     if let Some(c) = emulator() {
+        primitives::<f32>(&c.with_math(MathMode::Strict), 1e-4, 1e-4);
+    }
+}
+
+// Grids, and how reductions split long axes, follow the SM count: the plans an H100 gets.
+#[test]
+fn emulated_primitives_f32_with_an_h100s_grids() {
+    if let Some(c) = emulator_with_multiprocessors(H100_MULTIPROCESSORS) {
         primitives::<f32>(&c.with_math(MathMode::Strict), 1e-4, 1e-4);
     }
 }

@@ -34,8 +34,17 @@ pub fn gpu() -> Option<Cuda> {
 
 /// The kernel emulator, or None after printing why not.
 pub fn emulator() -> Option<Cuda> {
+    emulator_with_multiprocessors(2)
+}
+
+/// The SM count of an H100 (SXM): the GPU the benchmarks are measured on.
+pub const H100_MULTIPROCESSORS: u32 = 132;
+
+/// The kernel emulator planning its grids and the splits of long axes for a GPU with
+/// `multiprocessors` SMs, or None after printing why not.
+pub fn emulator_with_multiprocessors(multiprocessors: u32) -> Option<Cuda> {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgcnn-cuda-emulator");
-    match Cuda::emulated(&dir) {
+    match Cuda::emulated_with_multiprocessors(&dir, multiprocessors) {
         Ok(c) => Some(c),
         Err(why) => {
             println!("skipped: the kernel emulator could not be built: {why}");
