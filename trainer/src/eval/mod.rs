@@ -224,9 +224,10 @@ impl BackendTask for EvalTask<'_> {
                 self.opts.checkpoint.display()
             )
         })?;
-        let bar = progress_bar(
+        let bar = batches_bar(
             self.opts.progress,
             self.data.len().div_ceil(self.batch_size),
+            "eval",
         );
         let m = measure(
             &backend,
@@ -243,15 +244,18 @@ impl BackendTask for EvalTask<'_> {
     }
 }
 
-fn progress_bar(show: bool, batches: usize) -> ProgressBar {
+/// The progress bar of an evaluation over `batches` batches, labelled `label` (hidden
+/// unless `show`): `pgcnn eval`'s, and a training run's validation and test.
+pub(crate) fn batches_bar(show: bool, batches: usize, label: &'static str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(batches as u64);
     bar.set_style(
-        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} batches ({eta})")
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches ({eta})")
             .expect("the template is a valid constant")
             .progress_chars("=> "),
     );
+    bar.set_prefix(label);
     bar
 }

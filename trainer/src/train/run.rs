@@ -10,7 +10,7 @@ use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
-use crate::eval::Stopped;
+use crate::eval::{batches_bar, Stopped};
 use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
@@ -400,18 +400,11 @@ impl<B: Backend> Trainer<B> {
         };
         let seed = self.config.seed ^ EVAL_STREAM ^ u64::from(test);
         let batch_size = self.config.train.batch_size;
-        let bar = if self.opts.progress && !data.is_empty() {
-            let bar = ProgressBar::new(data.len().div_ceil(batch_size) as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches ({eta})")
-                    .expect("the template is a valid constant")
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(if test { "test" } else { "validation" });
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = batches_bar(
+            self.opts.progress && !data.is_empty(),
+            data.len().div_ceil(batch_size),
+            if test { "test" } else { "validation" },
+        );
         // The validation stops on Ctrl-C like the steps; the final test evaluation, the
         // last thing a finished run does, runs to its end.
         let stop: &dyn Fn() -> bool = if test { &|| false } else { &stop_requested };
