@@ -23,7 +23,7 @@ static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 /// How long after the first signal another one is taken as part of the same request.
 pub const SAME_REQUEST: Duration = Duration::from_millis(100);
 
-/// What the handler does with a signal, given when the first one arrived.
+/// What the handler does with a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Response {
     /// The first: finish the step, write a checkpoint.
@@ -34,11 +34,14 @@ enum Response {
     Exit,
 }
 
-fn respond(first: Option<Instant>, now: Instant) -> Response {
-    match first {
-        None => Response::Stop,
-        Some(t) if now.saturating_duration_since(t) < SAME_REQUEST => Response::Same,
-        Some(_) => Response::Exit,
+/// The response to a signal arriving at `now`, after `stops` stop requests, the first
+/// signal of which arrived at `first` (None when only [`request_stop`] asked).
+fn respond(stops: usize, first: Option<Instant>, now: Instant) -> Response {
+    match (stops, first) {
+        (0, _) => Response::Stop,
+        (_, Some(t)) if now.saturating_duration_since(t) < SAME_REQUEST => Response::Same,
+        // Past the window, or after `request_stop`: a second request.
+        _ => Response::Exit,
     }
 }
 
@@ -53,13 +56,7 @@ pub fn install_interrupt_handler() -> Result<(), String> {
             static FIRST: OnceLock<Instant> = OnceLock::new();
             ctrlc::set_handler(|| {
                 let now = Instant::now();
-                let response = match (SIGNALS.load(Ordering::SeqCst), FIRST.get()) {
-                    (0, _) => Response::Stop,
-                    (_, Some(&first)) => respond(Some(first), now),
-                    // After `request_stop`, any signal is a second request.
-                    (_, None) => Response::Exit,
-                };
-                match response {
+                match respond(SIGNALS.load(Ordering::SeqCst), FIRST.get().copied(), now) {
                     Response::Stop => {
                         let _ = FIRST.set(now);
                         SIGNALS.fetch_add(1, Ordering::SeqCst);
@@ -135,14 +132,16 @@ mod tests {
     #[test]
     fn a_repeat_within_the_window_is_the_same_request() {
         let t0 = Instant::now();
-        assert_eq!(respond(None, t0), Response::Stop);
-        assert_eq!(respond(Some(t0), t0), Response::Same);
+        assert_eq!(respond(0, None, t0), Response::Stop);
+        assert_eq!(respond(1, Some(t0), t0), Response::Same);
         let soon = t0 + SAME_REQUEST / 2;
-        assert_eq!(respond(Some(t0), soon), Response::Same);
-        assert_eq!(respond(Some(t0), t0 + SAME_REQUEST), Response::Exit);
+        assert_eq!(respond(1, Some(t0), soon), Response::Same);
+        assert_eq!(respond(1, Some(t0), t0 + SAME_REQUEST), Response::Exit);
         assert_eq!(
-            respond(Some(t0), t0 + Duration::from_secs(5)),
+            respond(1, Some(t0), t0 + Duration::from_secs(5)),
             Response::Exit
         );
+        // After `request_stop` (no signal time), any signal is a second request.
+        assert_eq!(respond(1, None, t0), Response::Exit);
     }
 }
