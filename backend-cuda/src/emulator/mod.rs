@@ -1,6 +1,7 @@
 //! The kernel emulator: the CUDA C++ kernels compiled for the CPU with g++ and run
 //! block by block, with host memory standing in for device memory and a plain loop for
-//! cuBLAS (which reads f32 inputs as TF32 when TF32 is on, see [`gemm`]). [`Cuda::emulated`](crate::Cuda::emulated) builds a backend on it, so that the
+//! cuBLAS (which reads f32 inputs as TF32 when TF32 is on, see [`gemm`]).
+//! [`Cuda::emulated`](crate::Cuda::emulated) builds a backend on it, so that the
 //! backend — its launch planning, argument passing, chunking and kernels — can be compared
 //! with the reference on a machine without a GPU. Slow, and not the real thing: it says
 //! nothing about the driver, cuBLAS or GPU memory ordering.
@@ -196,7 +197,7 @@ pub(crate) unsafe fn gemm(
 }
 
 /// `v` with its mantissa cut to TF32's 10 bits (infinities and NaN unchanged).
-pub(crate) fn tf32_truncate(v: f32) -> f32 {
+fn tf32_truncate(v: f32) -> f32 {
     if v.is_finite() {
         f32::from_bits(v.to_bits() & !0x1fff)
     } else {
