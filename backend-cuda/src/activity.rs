@@ -37,6 +37,10 @@ pub struct Activity {
     /// Explicit waits for the device (`synchronize`, releasing cached memory, and the
     /// retry of an allocation the device could not serve, which frees the cache).
     pub synchronizations: u64,
+    /// On the kernel emulator, the nanoseconds its stand-in for the device spent on this
+    /// work (kernels, GEMMs, fills, copies); the wall time less this is the backend's own
+    /// host time. None on a GPU, whose work runs beside the host.
+    pub emulated_device_ns: Option<u64>,
 }
 
 impl Activity {
@@ -64,6 +68,10 @@ impl Activity {
             downloads: self.downloads - earlier.downloads,
             download_bytes: self.download_bytes - earlier.download_bytes,
             synchronizations: self.synchronizations - earlier.synchronizations,
+            emulated_device_ns: self
+                .emulated_device_ns
+                .zip(earlier.emulated_device_ns)
+                .map(|(now, then)| now - then),
         }
     }
 
@@ -167,6 +175,7 @@ impl Counters {
             downloads: self.downloads.load(Relaxed),
             download_bytes: self.download_bytes.load(Relaxed),
             synchronizations: self.synchronizations.load(Relaxed),
+            emulated_device_ns: None,
         }
     }
 }
@@ -194,6 +203,19 @@ mod tests {
         assert_eq!(d.queued_calls(), 3);
         assert_eq!(d.host_waits(), 1);
         assert_eq!(d.top_ops(5), vec![("mul", 2)]);
+        assert_eq!(
+            d.emulated_device_ns, None,
+            "the counters know no device time"
+        );
+        let timed = |ns| Activity {
+            emulated_device_ns: ns,
+            ..Activity::default()
+        };
+        assert_eq!(
+            timed(Some(70)).since(&timed(Some(30))).emulated_device_ns,
+            Some(40)
+        );
+        assert_eq!(timed(Some(70)).since(&timed(None)).emulated_device_ns, None);
         let line = d.to_string();
         assert!(line.starts_with("2 launches, 0 GEMMs"), "{line}");
         assert!(line.contains("1 upload (40.0 kB)"), "{line}");

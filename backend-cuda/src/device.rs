@@ -279,7 +279,10 @@ impl Cuda {
     /// calls, copies, waits. [`Activity::since`] gives one stretch of work, e.g. a
     /// training step; the counts are the same on the emulator as on a GPU.
     pub fn activity(&self) -> Activity {
-        self.dev.activity.snapshot()
+        Activity {
+            emulated_device_ns: self.dev.rt.emulated_device_ns(),
+            ..self.dev.activity.snapshot()
+        }
     }
 
     /// The allocator's counters.

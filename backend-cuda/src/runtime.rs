@@ -104,7 +104,9 @@ impl Runtime {
                     }
                 })
             }
-            Runtime::Emulated(emu) => emu.heap.malloc(bytes).ok_or(AllocError::OutOfMemory),
+            Runtime::Emulated(emu) => emu
+                .timed(|| emu.heap.malloc(bytes))
+                .ok_or(AllocError::OutOfMemory),
         }
     }
 
@@ -128,7 +130,7 @@ impl Runtime {
         match self {
             Runtime::Driver(_) => Ok(()),
             // SAFETY: a live block from malloc, handed to no one else.
-            Runtime::Emulated(emu) => unsafe { emu.heap.hand_out(ptr, used) },
+            Runtime::Emulated(emu) => emu.timed(|| unsafe { emu.heap.hand_out(ptr, used) }),
         }
     }
 
@@ -141,7 +143,7 @@ impl Runtime {
                 unsafe { result::free_sync(ptr) }.map_err(|e| e.to_string())
             }
             // SAFETY: as above, from the emulator's malloc with this size.
-            Runtime::Emulated(emu) => unsafe { emu.heap.free(ptr, bytes) },
+            Runtime::Emulated(emu) => emu.timed(|| unsafe { emu.heap.free(ptr, bytes) }),
         }
     }
 
@@ -169,7 +171,7 @@ impl Runtime {
                 }
                 .map_err(|e| e.to_string())
             }
-            (Runtime::Emulated(emu), _) => emu.launch(&k.name, cfg, params),
+            (Runtime::Emulated(emu), _) => emu.timed(|| emu.launch(&k.name, cfg, params)),
             (Runtime::Driver(_), None) => Err(format!("kernel {} is not loaded", k.name)),
         }
     }
@@ -182,11 +184,11 @@ impl Runtime {
                 unsafe { result::memset_d8_async(ptr, 0, bytes, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            Runtime::Emulated(emu) => {
+            Runtime::Emulated(emu) => emu.timed(|| {
                 // SAFETY: as above, in host memory.
                 unsafe { std::ptr::write_bytes(ptr as *mut u8, 0, bytes) };
                 emu.heap.check_guards("a fill")
-            }
+            }),
         }
     }
 
@@ -198,11 +200,11 @@ impl Runtime {
                 unsafe { result::memcpy_dtod_async(dst, src, bytes, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            Runtime::Emulated(emu) => {
+            Runtime::Emulated(emu) => emu.timed(|| {
                 // SAFETY: as above; the callers never pass overlapping ranges.
                 unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, bytes) };
                 emu.heap.check_guards("a device-to-device copy")
-            }
+            }),
         }
     }
 
@@ -216,11 +218,11 @@ impl Runtime {
                 unsafe { result::memcpy_htod_async(dst, src, Self::stream(d)) }
                     .map_err(|e| e.to_string())
             }
-            Runtime::Emulated(emu) => {
+            Runtime::Emulated(emu) => emu.timed(|| {
                 // SAFETY: as above.
                 unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, src.len()) };
                 emu.heap.check_guards("an upload")
-            }
+            }),
         }
     }
 
@@ -235,10 +237,19 @@ impl Runtime {
                 d.stream.synchronize().map_err(|e| e.to_string())
             }
             // SAFETY: as above.
-            Runtime::Emulated(_) => unsafe {
+            Runtime::Emulated(emu) => emu.timed(|| unsafe {
                 std::ptr::copy_nonoverlapping(src as *const u8, dst.as_mut_ptr(), dst.len());
                 Ok(())
-            },
+            }),
+        }
+    }
+
+    /// Time the emulator spent on the device's work so far (None on a GPU, whose work
+    /// runs beside the host).
+    pub(crate) fn emulated_device_ns(&self) -> Option<u64> {
+        match self {
+            Runtime::Driver(_) => None,
+            Runtime::Emulated(emu) => Some(emu.busy_ns()),
         }
     }
 
@@ -317,9 +328,11 @@ impl Runtime {
         let d = match self {
             Runtime::Driver(d) => d,
             Runtime::Emulated(emu) => {
-                // SAFETY: the callers checked that every matrix lies in its block.
-                unsafe { crate::emulator::gemm(c, dtype, tf32, accumulate) }?;
-                return emu.heap.check_guards("a GEMM");
+                return emu.timed(|| {
+                    // SAFETY: the callers checked that every matrix lies in its block.
+                    unsafe { crate::emulator::gemm(c, dtype, tf32, accumulate) }?;
+                    emu.heap.check_guards("a GEMM")
+                });
             }
         };
         use blas_sys::cublasComputeType_t::*;

@@ -1,6 +1,7 @@
 //! The CUDA backend against the naive reference through a small network's forward and
-//! backward pass, the memory pool's reuse, the device-time profile, and clean errors for
-//! missing devices; on the GPU and on the kernel emulator (see cuda_support/mod.rs).
+//! backward pass, the memory pool's reuse, the device-time profile, the emulator's count of
+//! its device time, and clean errors for missing devices; on the GPU and on the kernel
+//! emulator (see cuda_support/mod.rs).
 
 mod cuda_support;
 
@@ -94,6 +95,24 @@ fn pool_is_reused(c: &Cuda) {
         "the second pass allocated"
     );
     assert!(again.reuses > warm.reuses);
+}
+
+/// The emulator counts the time of its stand-in for the device work (part of the pass's
+/// wall time, so that the bench can tell the host code's own time); a GPU, whose work runs
+/// beside the host, counts none.
+fn emulated_device_time_is_counted(c: &Cuda, emulated: bool) {
+    let before = c.activity();
+    let start = std::time::Instant::now();
+    network::<Cuda, f32>(c, 11).expect("network");
+    let wall_ns = start.elapsed().as_nanos();
+    let device_ns = c.activity().since(&before).emulated_device_ns;
+    println!("{c:?}: device work {device_ns:?} ns of a {wall_ns} ns pass");
+    if emulated {
+        let ns = u128::from(device_ns.expect("the emulator counts its device time"));
+        assert!(ns > 0 && ns <= wall_ns, "{ns} ns of a {wall_ns} ns pass");
+    } else {
+        assert_eq!(device_ns, None);
+    }
 }
 
 /// A profiled pass times every call it queued (as many as the activity counters saw),
@@ -225,6 +244,20 @@ fn gpu_profile_times_every_call() {
 fn emulated_profile_times_every_call() {
     if let Some(c) = emulator() {
         profile_times_every_call(&c);
+    }
+}
+
+#[test]
+fn gpu_counts_no_emulated_device_time() {
+    if let Some(c) = gpu() {
+        emulated_device_time_is_counted(&c, false);
+    }
+}
+
+#[test]
+fn emulated_device_time_is_part_of_the_wall_time() {
+    if let Some(c) = emulator() {
+        emulated_device_time_is_counted(&c, true);
     }
 }
 

@@ -362,7 +362,8 @@ fn a_device_profile_is_reported_per_step() {
 
 /// `--gpu-math` reaches the CUDA backend: on the kernel emulator (which runs the CUDA
 /// backend's host code on the CPU; skipped without g++), the device line names the math
-/// in use, TF32 by default and strict f32 when asked.
+/// in use, TF32 by default and strict f32 when asked; and the emulator's bench says what a
+/// step's host code took by itself.
 #[test]
 fn gpu_math_reaches_the_cuda_backend() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgcnn-cuda-emulator");
@@ -395,5 +396,21 @@ fn gpu_math_reaches_the_cuda_backend() {
             device.contains("kernel emulator") && device.contains(want),
             "{device}"
         );
+        // The emulator also says what the step's host code took by itself: part of the
+        // step's wall time.
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("bench config="))
+            .unwrap_or_else(|| panic!("no machine line in {stdout}"));
+        let value = |key: &str| -> f64 {
+            let field = line
+                .split(' ')
+                .find_map(|f| f.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {line}"));
+            field.parse().unwrap()
+        };
+        let (host, step) = (value("emulated_host_ms_per_step="), value("train_step_ms="));
+        assert!(host > 0.0 && host < step, "{line}");
+        assert!(stdout.contains("a step's host code took"), "{stdout}");
     }
 }

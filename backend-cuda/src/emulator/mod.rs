@@ -25,8 +25,9 @@ use pgcnn_core::DType;
 use std::ffi::{c_char, c_void, CString};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 /// `pgcnn_emu_launch(name, grid[3], block[3], params)`: 0 on success, -1 for an unknown name.
 type LaunchFn =
@@ -40,6 +41,9 @@ pub(crate) struct Emulator {
     running: Mutex<()>,
     /// Emulated device memory.
     pub(crate) heap: Heap,
+    /// Nanoseconds spent doing the device's work (kernels, GEMMs, fills, copies, the
+    /// heap's checks), so that the host code's own time is the rest (see [`Self::timed`]).
+    busy_ns: AtomicU64,
     // Keeps the code behind `launch` mapped.
     _lib: libloading::Library,
 }
@@ -126,8 +130,26 @@ impl Emulator {
             launch,
             running: Mutex::new(()),
             heap: Heap::default(),
+            busy_ns: AtomicU64::new(0),
             _lib: lib,
         })
+    }
+
+    /// Runs `work`, which stands for the device's, and counts its time as the device's.
+    /// A GPU runs that work beside the host; here it runs inside the host's calls, so
+    /// the wall time of a step less [`Self::busy_ns`] is what the backend's host code
+    /// (autodiff, planning, the pool, argument packing) costs by itself.
+    pub(crate) fn timed<R>(&self, work: impl FnOnce() -> R) -> R {
+        let start = Instant::now();
+        let r = work();
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        r
+    }
+
+    /// Total of [`Self::timed`] so far.
+    pub(crate) fn busy_ns(&self) -> u64 {
+        self.busy_ns.load(Ordering::Relaxed)
     }
 
     pub(crate) fn launch(

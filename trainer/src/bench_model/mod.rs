@@ -162,11 +162,17 @@ pub struct DeviceWork {
     pub host_waits: u64,
     /// The ops with the most launches, most first.
     pub top_launches: Vec<(String, u64)>,
+    /// On the kernel emulator only: a timed training step's mean wall time less the
+    /// emulator's stand-in for the device work, i.e. what the backend's host code
+    /// (autodiff, launch planning, the pool, argument packing) costs per step by itself
+    /// on this machine. On a GPU the host additionally pays the driver for each launch.
+    pub emulated_host_ms_per_step: Option<f64>,
 }
 
 impl DeviceWork {
-    fn from_activity(a: &pgcnn_cuda::Activity) -> Self {
+    fn from_activity(a: &pgcnn_cuda::Activity, emulated_host_ms_per_step: Option<f64>) -> Self {
         DeviceWork {
+            emulated_host_ms_per_step,
             launches: a.launches,
             gemms: a.gemms,
             fills_and_copies: a.memsets + a.device_copies + a.host_uploads,
@@ -299,6 +305,9 @@ pub fn bench_one<B: Backend>(
         _ => Some(MachineKind::Cpu2Core),
     };
     let reference = machine.and_then(|m| reference_figures(name, m));
+    let emulated_host_ms = m.emulated_device_s.map(|device_s| {
+        (m.train_s.iter().sum::<f64>() - device_s) * 1e3 / m.train_s.len().max(1) as f64
+    });
     let mb = |b: Option<u64>| b.map(|b| b as f64 / 1e6);
     Ok(ModelBenchResult {
         config: name.to_string(),
@@ -329,7 +338,10 @@ pub fn bench_one<B: Backend>(
         train_step_times_ms: train_ms,
         eval_forward_times_ms: eval_ms,
         load_average,
-        device_work: m.step_activity.as_ref().map(DeviceWork::from_activity),
+        device_work: m
+            .step_activity
+            .as_ref()
+            .map(|a| DeviceWork::from_activity(a, emulated_host_ms)),
         device_profile: m
             .profile
             .as_ref()

@@ -17,6 +17,13 @@ pub fn machine_line(r: &ModelBenchResult) -> String {
             w.launches, w.gemms, w.host_waits
         )
     });
+    if let Some(host_ms) = r
+        .device_work
+        .as_ref()
+        .and_then(|w| w.emulated_host_ms_per_step)
+    {
+        work += &format!(" emulated_host_ms_per_step={host_ms:.3}");
+    }
     if let Some(p) = &r.device_profile {
         work += &format!(
             " profiled_device_ms_per_step={:.3} profiled_wall_ms_per_step={:.3}",
@@ -141,6 +148,15 @@ pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<
                 w.host_waits,
                 top.join(", ")
             )?;
+            if let Some(host_ms) = w.emulated_host_ms_per_step {
+                writeln!(
+                    out,
+                    "{}: on the kernel emulator, a step's host code took {host_ms:.1} ms by \
+                     itself (its wall time less the emulated device work); on a GPU the \
+                     host also pays the driver for each launch",
+                    r.config
+                )?;
+            }
         }
     }
     for r in results {

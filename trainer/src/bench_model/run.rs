@@ -35,6 +35,9 @@ pub struct Measurement {
     pub losses: Vec<f64>,
     /// What the last timed training step asked of a GPU (CUDA only).
     pub step_activity: Option<Activity>,
+    /// On the kernel emulator, the seconds its stand-in for the device spent in the
+    /// timed training steps, all together (see [`Activity::emulated_device_ns`]).
+    pub emulated_device_s: Option<f64>,
     /// Device time by op and work over the profiled steps (CUDA, when asked for).
     pub profile: Option<Profile>,
 }
@@ -151,7 +154,11 @@ pub fn measure<B: Backend>(
     let mut train_s = Vec::with_capacity(steps);
     let mut losses = Vec::with_capacity(steps);
     let mut step_activity = None;
+    let mut timed_from = None;
     for i in 0..iterations {
+        if i == warmup {
+            timed_from = activity(backend);
+        }
         let before = if i + 1 == iterations {
             activity(backend)
         } else {
@@ -167,6 +174,10 @@ pub fn measure<B: Backend>(
             step_activity = Some(after.since(&before));
         }
     }
+    let emulated_device_s = timed_from
+        .zip(activity(backend))
+        .and_then(|(from, to)| to.since(&from).emulated_device_ns)
+        .map(|ns| ns as f64 / 1e9);
     let profile = match cuda {
         Some(cuda) if profile_steps > 0 => {
             cuda.start_profile();
@@ -205,6 +216,7 @@ pub fn measure<B: Backend>(
         memory_method: probe.method().as_str(),
         losses,
         step_activity,
+        emulated_device_s,
         profile,
     })
 }
