@@ -2,7 +2,7 @@
 //! kernels and memory pool, shared by every clone.
 
 use crate::activity::{Activity, Counters};
-use crate::emulator::Emulator;
+use crate::emulator::{EmulatedDevice, Emulator};
 use crate::kernel_cache::{fnv1a, ImageSource, KernelCache};
 use crate::kernels::{self, Kernels, TypedKernels};
 use crate::nvrtc;
@@ -235,7 +235,7 @@ impl Cuda {
             driver_version: (0, 0),
             nvrtc_version: (0, 0),
         };
-        let rt = Arc::new(Runtime::Emulated(emu));
+        let rt = Arc::new(Runtime::Emulated(EmulatedDevice::new(emu)));
         Ok(Self::assemble(info, "cuda-emulator", kernels, rt))
     }
 

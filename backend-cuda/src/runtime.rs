@@ -3,7 +3,7 @@
 //! above this file is the same code on both, which is what lets the emulator check the
 //! backend's planning and argument passing on a machine without a GPU.
 
-use crate::emulator::Emulator;
+use crate::emulator::EmulatedDevice;
 use crate::ops::gemm::ColMajorCall;
 use cudarc::cublas::{result as blas, sys as blas_sys};
 use cudarc::driver::{result, sys, CudaContext, CudaFunction, CudaStream, LaunchConfig};
@@ -52,7 +52,7 @@ impl Drop for DriverRuntime {
 /// Where the primitives run.
 pub(crate) enum Runtime {
     Driver(DriverRuntime),
-    Emulated(Arc<Emulator>),
+    Emulated(EmulatedDevice),
 }
 
 /// A kernel: its name and, on the driver, its loaded function.

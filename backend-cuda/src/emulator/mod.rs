@@ -41,9 +41,6 @@ pub(crate) struct Emulator {
     running: Mutex<()>,
     /// Emulated device memory.
     pub(crate) heap: Heap,
-    /// Nanoseconds spent doing the device's work (kernels, GEMMs, fills, copies, the
-    /// heap's checks), so that the host code's own time is the rest (see [`Self::timed`]).
-    busy_ns: AtomicU64,
     // Keeps the code behind `launch` mapped.
     _lib: libloading::Library,
 }
@@ -130,26 +127,8 @@ impl Emulator {
             launch,
             running: Mutex::new(()),
             heap: Heap::default(),
-            busy_ns: AtomicU64::new(0),
             _lib: lib,
         })
-    }
-
-    /// Runs `work`, which stands for the device's, and counts its time as the device's.
-    /// A GPU runs that work beside the host; here it runs inside the host's calls, so
-    /// the wall time of a step less [`Self::busy_ns`] is what the backend's host code
-    /// (autodiff, planning, the pool, argument packing) costs by itself.
-    pub(crate) fn timed<R>(&self, work: impl FnOnce() -> R) -> R {
-        let start = Instant::now();
-        let r = work();
-        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
-        r
-    }
-
-    /// Total of [`Self::timed`] so far.
-    pub(crate) fn busy_ns(&self) -> u64 {
-        self.busy_ns.load(Ordering::Relaxed)
     }
 
     pub(crate) fn launch(
@@ -189,6 +168,50 @@ impl Emulator {
             return Err(format!("the emulator has no kernel {name}"));
         }
         self.heap.check_guards(name)
+    }
+}
+
+/// One emulated device: the process's [`Emulator`] (which devices share, as they share
+/// its heap) and the time this device's work has spent in it.
+pub(crate) struct EmulatedDevice {
+    emu: Arc<Emulator>,
+    /// Nanoseconds spent doing this device's work (kernels, GEMMs, fills, copies, the
+    /// heap's checks, and waiting for another device's launch to finish), so that the
+    /// host code's own time is the rest (see [`Self::timed`]).
+    busy_ns: AtomicU64,
+}
+
+impl EmulatedDevice {
+    pub(crate) fn new(emu: Arc<Emulator>) -> Self {
+        Self {
+            emu,
+            busy_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs `work`, which stands for the device's, and counts its time as the device's.
+    /// A GPU runs that work beside the host; here it runs inside the host's calls, so
+    /// the wall time of a step less [`Self::busy_ns`] is what the backend's host code
+    /// (autodiff, planning, the pool, argument packing) costs by itself.
+    pub(crate) fn timed<R>(&self, work: impl FnOnce() -> R) -> R {
+        let start = Instant::now();
+        let r = work();
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        r
+    }
+
+    /// Total of [`Self::timed`] so far.
+    pub(crate) fn busy_ns(&self) -> u64 {
+        self.busy_ns.load(Ordering::Relaxed)
+    }
+}
+
+impl std::ops::Deref for EmulatedDevice {
+    type Target = Emulator;
+
+    fn deref(&self) -> &Emulator {
+        &self.emu
     }
 }
 
