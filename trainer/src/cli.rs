@@ -1,5 +1,9 @@
 //! The command line: parses flags with clap, sets up threads and the backend, and runs
 //! one subcommand. Errors reach the user as one readable message and a non-zero exit.
+//!
+//! The flags' doc comments are clap's `--help` text, written for a terminal: brackets and
+//! angle brackets there (`[1,2]`, `<preset>`) are what the user types, not links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use crate::bench::{kernel_bench, KernelBenchOptions};
 use crate::bench_model::{model_bench, ModelBenchOptions};

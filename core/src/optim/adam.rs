@@ -97,9 +97,9 @@ pub(crate) type AdamResult<B, E> = (Tensor<B, E>, AdamSlots<B, E>);
 
 /// The Adam updates of several parameters (one optimiser step): each one's new value and
 /// state, in order. The arithmetic is the backend's
-/// [`Backend::adam_update_many`](crate::Backend::adam_update_many) (on a GPU, fused
+/// [`crate::Backend::adam_update_many`] (on a GPU, fused
 /// passes over many parameters per launch; the result is each parameter's
-/// [`Backend::adam_update`](crate::Backend::adam_update)).
+/// [`crate::Backend::adam_update`]).
 pub(crate) fn adam_update_all<B: Backend, E: Element>(
     cfg: &AdamConfig,
     backend: &B,

@@ -1,5 +1,5 @@
 //! PatchCamelyon (PCam): 96×96 RGB patches of lymph-node sections, 2 classes (metastatic
-//! tissue in the centre 32×32 or not), from https://github.com/basveeling/pcam.
+//! tissue in the centre 32×32 or not), from <https://github.com/basveeling/pcam>.
 //!
 //! Six HDF5 files, `camelyonpatch_level_2_split_{train,valid,test}_{x,y}.h5`: the `x`
 //! files hold a dataset `x` of `uint8 [N, 96, 96, 3]` (rows, columns, RGB: HWC order),

@@ -153,7 +153,7 @@ fn add_figures<B: Backend>(s: &mut Sums, logits: &Tensor<B, f32>, labels: &[usiz
     Ok(())
 }
 
-/// ‖b − a‖₂ / ‖a‖₂ in f64 (the denominator at least [`MIN_NORM`]).
+/// ‖b − a‖₂ / ‖a‖₂ in f64 (the denominator at least 1e-12, never zero).
 pub fn relative_error(a: &[f32], b: &[f32]) -> f64 {
     let (mut diff, mut norm) = (0.0f64, 0.0f64);
     for (&x, &y) in a.iter().zip(b) {

@@ -46,7 +46,7 @@ pub struct TrainOptions {
 ///
 /// A stop asked for by a signal ([`super::install_interrupt_handler`]) or
 /// [`super::request_stop`] ends the run after the current step with a checkpoint and
-/// returns an error that downcasts to [`Interrupted`].
+/// returns an error that downcasts to [`Interrupted`](super::Interrupted).
 pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
     let mut config = opts.config.clone();
     let mut resume_from = None;
@@ -226,7 +226,7 @@ impl<B: Backend> Trainer<B> {
 
     /// Trains one epoch, or what is left of it after a stop inside it, and evaluates on
     /// the validation split. On a stop request, saves the position inside the epoch and
-    /// returns [`Interrupted`].
+    /// returns [`Interrupted`](super::Interrupted).
     fn train_epoch(&mut self) -> Result<EpochMetrics> {
         let started = Instant::now();
         let epoch = self.progress.epoch + 1;
