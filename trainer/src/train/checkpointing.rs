@@ -10,6 +10,7 @@ use super::{BEST_CHECKPOINT, LAST_CHECKPOINT};
 use crate::checkpoint::Checkpoint;
 use anyhow::{bail, Context, Result};
 use pgcnn_core::Backend;
+use std::time::Instant;
 
 impl<B: Backend> Trainer<B> {
     /// Puts a checkpoint's state into the freshly built trainer, after checking that its
@@ -95,6 +96,17 @@ impl<B: Backend> Trainer<B> {
             self.opts.out.join(LAST_CHECKPOINT).display(),
             self.last_saved
         )
+    }
+
+    /// Ends the run on a stop request at `what` (a place in the epoch that started at
+    /// `epoch_started`): adds the epoch's time so far, saves the position, and returns
+    /// the error that says how to resume ([`Interrupted`]).
+    pub(super) fn stop_on_request(&mut self, epoch_started: Instant, what: &str) -> anyhow::Error {
+        self.progress.seconds += epoch_started.elapsed().as_secs_f64();
+        match self.save_last(what) {
+            Ok(()) => self.interrupted().into(),
+            Err(e) => e.context(format!("saving the checkpoint at {what}")),
+        }
     }
 
     /// The error of a run stopped by a signal, its state saved.

@@ -267,11 +267,8 @@ impl<B: Backend> Trainer<B> {
             bar.inc(1);
             if stop_requested() {
                 bar.finish_and_clear();
-                self.progress.seconds += started.elapsed().as_secs_f64();
                 let what = format!("epoch {epoch}, step {}", step + 1);
-                self.save_last(&what)
-                    .with_context(|| format!("saving the checkpoint at {what}"))?;
-                return Err(self.interrupted().into());
+                return Err(self.stop_on_request(started, &what));
             }
         }
         bar.finish_and_clear();
@@ -280,11 +277,8 @@ impl<B: Backend> Trainer<B> {
             // A stop during the validation: the steps are all done and saved as such, so
             // a resumed run starts with this validation.
             Err(e) if e.is::<Stopped>() => {
-                self.progress.seconds += started.elapsed().as_secs_f64();
                 let what = format!("epoch {epoch}, before its validation");
-                self.save_last(&what)
-                    .with_context(|| format!("saving the checkpoint at {what}"))?;
-                return Err(self.interrupted().into());
+                return Err(self.stop_on_request(started, &what));
             }
             Err(e) => {
                 return Err(e.context(self.stopped_at(&format!("the validation of epoch {epoch}"))))
