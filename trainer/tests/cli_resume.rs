@@ -94,6 +94,26 @@ fn reference(settings: &'static [&'static str]) -> PathBuf {
     .clone()
 }
 
+/// Starts a run of `settings` in `dir`, waits until checkpoint `epoch` is written and
+/// then `delay` more, calls `send` to signal it, and returns how it ended: without a
+/// panic and with exit code 130, as every run stopped on request ends.
+fn stop_on_request(
+    dir: &Path,
+    settings: &'static [&'static str],
+    epoch: u64,
+    delay: Duration,
+    send: impl FnOnce(&std::process::Child),
+) -> Outcome {
+    let mut child = spawn(tiny_train(dir, settings));
+    wait_for_epoch(&mut child, dir, epoch, LIMIT);
+    std::thread::sleep(delay);
+    send(&child);
+    let stopped = wait(child, LIMIT);
+    stopped.assert_no_panic();
+    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    stopped
+}
+
 fn resume(dir: &Path) -> Outcome {
     let out = run(pgcnn(&[
         "train",
@@ -167,13 +187,7 @@ fn two_kills_in_epochs_1_and_3_then_resume_is_bit_identical() {
 fn sigint_saves_mid_epoch_and_resume_is_bit_identical() {
     let scratch = Scratch::new("sigint");
     let dir = scratch.join("run");
-    let mut child = spawn(tiny_train(&dir, SGD));
-    wait_for_epoch(&mut child, &dir, 1, LIMIT);
-    std::thread::sleep(Duration::from_millis(200));
-    interrupt(&child);
-    let stopped = wait(child, LIMIT);
-    stopped.assert_no_panic();
-    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    let stopped = stop_on_request(&dir, SGD, 1, Duration::from_millis(200), interrupt);
     assert!(stopped.stdout.is_empty(), "a summary was printed");
     let resume_hint = format!("pgcnn train --resume {}", dir.display());
     assert!(stopped.stderr.contains(&resume_hint), "{}", stopped.stderr);
@@ -238,13 +252,9 @@ fn double_sigint_exits_at_once_and_resume_is_bit_identical() {
 fn two_sigterms_at_once_are_one_request() {
     let scratch = Scratch::new("sigterm2");
     let dir = scratch.join("run");
-    let mut child = spawn(tiny_train(&dir, SGD));
-    wait_for_epoch(&mut child, &dir, 1, LIMIT);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(signal(&child, "TERM", 2), "kill -TERM failed");
-    let stopped = wait(child, LIMIT);
-    stopped.assert_no_panic();
-    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    let stopped = stop_on_request(&dir, SGD, 1, Duration::from_millis(200), |child| {
+        assert!(signal(child, "TERM", 2), "kill -TERM failed")
+    });
     assert!(
         !stopped.stderr.contains("interrupted twice"),
         "{}",
@@ -268,14 +278,14 @@ fn two_sigterms_at_once_are_one_request() {
 fn sigint_during_validation_stops_it_and_resume_is_bit_identical() {
     let scratch = Scratch::new("sigint-val");
     let dir = scratch.join("run");
-    let mut child = spawn(tiny_train(&dir, LONG_VALIDATION));
     // The initial checkpoint is written just before the first step.
-    wait_for_epoch(&mut child, &dir, 0, LIMIT);
-    std::thread::sleep(Duration::from_millis(150));
-    interrupt(&child);
-    let stopped = wait(child, LIMIT);
-    stopped.assert_no_panic();
-    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    let stopped = stop_on_request(
+        &dir,
+        LONG_VALIDATION,
+        0,
+        Duration::from_millis(150),
+        interrupt,
+    );
     // Not "epoch 2, step 0": the validation of epoch 1 did not run to its end.
     assert!(
         stopped
