@@ -12,18 +12,15 @@ pub fn machine_line(r: &ModelBenchResult) -> String {
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
     let mut work = r.device_work.as_ref().map_or(String::new(), |w| {
-        format!(
+        let mut counts = format!(
             " launches_per_step={} gemms_per_step={} host_waits_per_step={}",
             w.launches, w.gemms, w.host_waits
-        )
+        );
+        if let Some(host_ms) = w.emulated_host_ms_per_step {
+            counts += &format!(" emulated_host_ms_per_step={host_ms:.3}");
+        }
+        counts
     });
-    if let Some(host_ms) = r
-        .device_work
-        .as_ref()
-        .and_then(|w| w.emulated_host_ms_per_step)
-    {
-        work += &format!(" emulated_host_ms_per_step={host_ms:.3}");
-    }
     if let Some(p) = &r.device_profile {
         work += &format!(
             " profiled_device_ms_per_step={:.3} profiled_wall_ms_per_step={:.3}",
