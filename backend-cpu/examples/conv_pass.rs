@@ -3,17 +3,23 @@
 //! wall-clock rate and, on Linux, the rate per CPU-second of the process (which load from
 //! other processes on a shared machine disturbs much less).
 //!
-//! `cargo run --release -p pgcnn-cpu --example conv_pass -- fwd|bwd-in|bwd-w [runs]`, e.g.
-//! under `perf record`. For the full benchmark see `pgcnn::bench`.
+//! `cargo run --release -p pgcnn-cpu --example conv_pass -- fwd|bwd-in|bwd-w [runs]
+//! [auto|im2col|fft]`, e.g. under `perf record`. For the full benchmark see `pgcnn::bench`.
 
 use pgcnn_core::backend::{Backend, Conv2dDesc};
-use pgcnn_cpu::Cpu;
+use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let pass = args.next().unwrap_or_else(|| "fwd".into());
     let runs: usize = args.next().map_or(Ok(3), |r| r.parse())?;
+    let algorithm = match args.next().as_deref() {
+        None | Some("auto") => ConvAlgorithm::Auto,
+        Some("im2col") => ConvAlgorithm::Im2col,
+        Some("fft") => ConvAlgorithm::Fft,
+        Some(other) => return Err(format!("unknown algorithm {other}").into()),
+    };
     let d = Conv2dDesc {
         batch: 64,
         in_channels: 256,
@@ -39,12 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut best, mut best_cpu) = (f64::MAX, f64::MAX);
     for _ in 0..runs.max(1) {
         let (start, cpu_start) = (Instant::now(), cpu_seconds());
-        let out = match pass.as_str() {
-            "fwd" => Cpu.conv2d(&x, &w, &d),
-            "bwd-in" => Cpu.conv2d_backward_input(&dy, &w, &d),
-            "bwd-w" => Cpu.conv2d_backward_weight(&x, &dy, &d),
-            other => return Err(format!("unknown pass {other}").into()),
-        };
+        let out = with_conv_algorithm(algorithm, || match pass.as_str() {
+            "fwd" => Ok(Cpu.conv2d(&x, &w, &d)),
+            "bwd-in" => Ok(Cpu.conv2d_backward_input(&dy, &w, &d)),
+            "bwd-w" => Ok(Cpu.conv2d_backward_weight(&x, &dy, &d)),
+            other => Err(format!("unknown pass {other}")),
+        })?;
         std::hint::black_box(out?);
         best = best.min(start.elapsed().as_secs_f64());
         if let (Some(a), Some(b)) = (cpu_start, cpu_seconds()) {

@@ -74,8 +74,25 @@ pub(crate) fn gemm_serial<E: Element>(
     beta: E,
     c: MatMut<'_, E>,
 ) {
+    check_operands(&a, &b, &c);
+    // SAFETY: `check_operands` keeps every strided access inside the slices, and `c` is
+    // borrowed mutably, so nothing else reads or writes it.
+    unsafe {
+        gemm_raw(
+            alpha,
+            (a.rows, a.cols, b.cols),
+            (a.data.as_ptr(), a.rs, a.cs),
+            (b.data.as_ptr(), b.rs, b.cs),
+            beta,
+            (c.data.as_mut_ptr(), c.rs, c.cs),
+        )
+    }
+}
+
+/// Panics unless the three views agree in size and stay inside their slices (these hold by
+/// construction at every call site; they guard the unsafe calls).
+fn check_operands<E>(a: &MatRef<'_, E>, b: &MatRef<'_, E>, c: &MatMut<'_, E>) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    // These hold by construction at every call site; they guard the unsafe calls below.
     assert!(
         b.rows == k && c.rows == m && c.cols == n,
         "gemm: operand sizes disagree"
@@ -92,13 +109,37 @@ pub(crate) fn gemm_serial<E: Element>(
         extent(m, n, c.rs, c.cs) <= c.data.len(),
         "gemm: c out of bounds"
     );
+}
+
+/// A strided matrix's base pointer and strides: `(pointer, row stride, column stride)`.
+type Raw<P> = (P, usize, usize);
+
+/// `c = alpha · a · b + beta · c` for `(m, k, n)` on raw parts, on the calling thread.
+///
+/// # Safety
+/// Every element of the `m × k`, `k × n` and `m × n` views must lie inside live
+/// allocations; `c`'s elements must be distinct (no two indices at one address), not
+/// overlap `a` or `b`, and not be read or written by anyone else during the call.
+unsafe fn gemm_raw<E: Element>(
+    alpha: E,
+    (m, k, n): (usize, usize, usize),
+    (a, ars, acs): Raw<*const E>,
+    (b, brs, bcs): Raw<*const E>,
+    beta: E,
+    (c, crs, ccs): Raw<*mut E>,
+) {
     if m == 0 || n == 0 {
         return;
     }
+    let at = |p: *const E, i: usize, j: usize, rs: usize, cs: usize| {
+        // SAFETY: (i, j) is inside the view, which the caller keeps in bounds.
+        unsafe { *p.add(i * rs + j * cs) }
+    };
     if k == 0 {
         for i in 0..m {
             for j in 0..n {
-                let v = &mut c.data[i * c.rs + j * c.cs];
+                // SAFETY: as above, for c.
+                let v = unsafe { &mut *c.add(i * crs + j * ccs) };
                 *v = if beta == E::zero() {
                     E::zero()
                 } else {
@@ -110,24 +151,24 @@ pub(crate) fn gemm_serial<E: Element>(
     }
     let s = |x: usize| x as isize;
     if TypeId::of::<E>() == TypeId::of::<f32>() {
-        // SAFETY: E is f32 (same TypeId), so the casts are identities; the asserts above
-        // keep every strided access inside the slices, and `c` is borrowed mutably.
+        // SAFETY: E is f32 (same TypeId), so the casts are identities; the caller keeps
+        // every strided access inside its allocation.
         unsafe {
             matrixmultiply::sgemm(
                 m,
                 k,
                 n,
                 Element::to_f64(alpha) as f32,
-                a.data.as_ptr() as *const f32,
-                s(a.rs),
-                s(a.cs),
-                b.data.as_ptr() as *const f32,
-                s(b.rs),
-                s(b.cs),
+                a as *const f32,
+                s(ars),
+                s(acs),
+                b as *const f32,
+                s(brs),
+                s(bcs),
                 Element::to_f64(beta) as f32,
-                c.data.as_mut_ptr() as *mut f32,
-                s(c.rs),
-                s(c.cs),
+                c as *mut f32,
+                s(crs),
+                s(ccs),
             )
         }
     } else if TypeId::of::<E>() == TypeId::of::<f64>() {
@@ -138,16 +179,16 @@ pub(crate) fn gemm_serial<E: Element>(
                 k,
                 n,
                 Element::to_f64(alpha),
-                a.data.as_ptr() as *const f64,
-                s(a.rs),
-                s(a.cs),
-                b.data.as_ptr() as *const f64,
-                s(b.rs),
-                s(b.cs),
+                a as *const f64,
+                s(ars),
+                s(acs),
+                b as *const f64,
+                s(brs),
+                s(bcs),
                 Element::to_f64(beta),
-                c.data.as_mut_ptr() as *mut f64,
-                s(c.rs),
-                s(c.cs),
+                c as *mut f64,
+                s(crs),
+                s(ccs),
             )
         }
     } else {
@@ -157,9 +198,10 @@ pub(crate) fn gemm_serial<E: Element>(
             for j in 0..n {
                 let mut acc = E::zero();
                 for p in 0..k {
-                    acc = acc + a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                    acc = acc + at(a, i, p, ars, acs) * at(b, p, j, brs, bcs);
                 }
-                let v = &mut c.data[i * c.rs + j * c.cs];
+                // SAFETY: as above, for c.
+                let v = unsafe { &mut *c.add(i * crs + j * ccs) };
                 *v = if beta == E::zero() {
                     alpha * acc
                 } else {
@@ -168,6 +210,71 @@ pub(crate) fn gemm_serial<E: Element>(
             }
         }
     }
+}
+
+/// A pointer that may cross threads: each task of [`gemm_cols_parallel`] writes its own
+/// columns of `c` through it.
+#[derive(Clone, Copy)]
+struct SendPtr<E>(*mut E);
+// SAFETY: the tasks sharing it write disjoint elements (see `gemm_cols_parallel`).
+unsafe impl<E: Send> Send for SendPtr<E> {}
+// SAFETY: as above.
+unsafe impl<E: Send> Sync for SendPtr<E> {}
+
+/// Columns per block are multiples of this (matrixmultiply's widest f32 micro-panel), so
+/// that no block but the last ends in a partly filled panel.
+const COL_ALIGN: usize = 32;
+
+/// `c = alpha · a · b + beta · c` with the columns of `c` split into `parts` blocks
+/// computed on different threads (each a single-threaded product): for short, very wide
+/// products (few rows to split, hundreds of thousands of columns), such as the FFT
+/// convolution's transforms. Blocks are fixed by the sizes and `parts`, so the result
+/// does not depend on scheduling.
+pub(crate) fn gemm_cols_parallel<E: Element>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: MatMut<'_, E>,
+    parts: usize,
+) {
+    let n = c.cols;
+    let per = n.div_ceil(parts.max(1)).next_multiple_of(COL_ALIGN);
+    if parts <= 1 || per >= n {
+        gemm_serial(alpha, a, b, beta, c);
+        return;
+    }
+    check_operands(&a, &b, &c);
+    // Distinct (row, column) pairs must be distinct elements, or two blocks could write
+    // one address.
+    let rows_apart = c.rows < 2 || extent(1, c.cols, c.rs, c.cs) <= c.rs;
+    let cols_apart = c.cols < 2 || extent(c.rows, 1, c.rs, c.cs) <= c.cs;
+    assert!(rows_apart || cols_apart, "gemm: elements of c overlap");
+    let (m, k) = (a.rows, a.cols);
+    let (ap, bp, cp) = (
+        a.data.as_ptr() as usize,
+        b.data.as_ptr() as usize,
+        SendPtr(c.data.as_mut_ptr()),
+    );
+    (0..n.div_ceil(per)).into_par_iter().for_each(|block| {
+        let j0 = block * per;
+        let cols = per.min(n - j0);
+        let cp = cp;
+        // SAFETY: the checks above keep every access of the whole product in bounds; this
+        // block reads a and its own columns of b, and writes only its own columns of c,
+        // which no other block touches (c's elements are distinct); `c` is borrowed
+        // mutably for the whole call, so no one else reads or writes it meanwhile.
+        unsafe {
+            gemm_raw(
+                alpha,
+                (m, k, cols),
+                (ap as *const E, a.rs, a.cs),
+                ((bp as *const E).add(j0 * b.cs), b.rs, b.cs),
+                beta,
+                (cp.0.add(j0 * c.cs), c.rs, c.cs),
+            )
+        }
+    });
 }
 
 /// `c = alpha · a · b + beta · c` with the rows of `c` split into `parts` blocks computed

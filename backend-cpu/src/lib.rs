@@ -47,6 +47,8 @@ mod pool;
 mod reduce;
 mod transpose;
 
+pub use conv::{with_conv_algorithm, ConvAlgorithm};
+
 use pgcnn_core::backend::{
     Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout, Conv2dDesc, GemmDesc, NormBackward,
     NormForward, NormLayout, ReduceOp, UnaryOp,
@@ -63,6 +65,12 @@ impl Cpu {
     /// rayon's current pool.
     pub fn threads(&self) -> usize {
         rayon::current_num_threads()
+    }
+
+    /// The convolution algorithm the cost model picks for `d` in `E` (what runs unless
+    /// [`with_conv_algorithm`] forces one), or an error naming what is wrong with `d`.
+    pub fn conv_algorithm<E: Element>(&self, d: &Conv2dDesc) -> Result<ConvAlgorithm> {
+        conv::auto_algorithm::<E>(d)
     }
 }
 

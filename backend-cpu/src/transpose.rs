@@ -19,3 +19,40 @@ pub(crate) fn transpose<E: Copy>(src: &[E], rows: usize, cols: usize, dst: &mut 
         }
     }
 }
+
+/// [`transpose`] with the rows of `dst` split over rayon's threads in fixed blocks, once
+/// the matrix is large enough to pay for the hand-out.
+pub(crate) fn par_transpose<E: Copy + Send + Sync>(
+    src: &[E],
+    rows: usize,
+    cols: usize,
+    dst: &mut [E],
+) {
+    use rayon::prelude::*;
+    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    let len = rows * cols;
+    if !crate::par::worth_it(len) || rows == 0 {
+        transpose(src, rows, cols, dst);
+        return;
+    }
+    // Blocks of whole dst rows (columns of src), a multiple of the tile height.
+    let per = crate::par::rows_per_chunk(cols, rows).next_multiple_of(TILE);
+    dst[..len]
+        .par_chunks_mut(per * rows)
+        .enumerate()
+        .for_each(|(block, dst)| {
+            let j_start = block * per;
+            let j_count = dst.len() / rows;
+            for i0 in (0..rows).step_by(TILE) {
+                let i1 = (i0 + TILE).min(rows);
+                for j0 in (0..j_count).step_by(TILE) {
+                    let j1 = (j0 + TILE).min(j_count);
+                    for i in i0..i1 {
+                        for j in j0..j1 {
+                            dst[j * rows + i] = src[i * cols + j_start + j];
+                        }
+                    }
+                }
+            }
+        });
+}

@@ -1,10 +1,13 @@
 //! The kernel benchmark: GFLOP/s of the CPU backend's GEMM and convolutions on the layer
-//! shapes of the benchmark configs (/work/shared/BENCHMARKS.md), in f32.
+//! shapes of the benchmark configs (docs/benchmarks.md), in f32.
 //!
 //! The GEMM (2048³) is the practical ceiling; a convolution's forward, input-gradient and
-//! weight-gradient passes each cost `Conv2dDesc::flops()`, so a training step's
-//! convolution work is counted as three times that, and the report gives its rate as a
-//! fraction of the GEMM's. Every figure is the median of several timed runs after
+//! weight-gradient passes each cost `Conv2dDesc::flops()` as a direct convolution, so a
+//! training step's convolution work is counted as three times that, and the report gives
+//! its rate as a fraction of the GEMM's. Each shape is timed with both algorithms of the
+//! CPU backend (im2col + GEMM, and FFT, which does far fewer flops: its rate is
+//! *effective*, the direct convolution's flops over its time, and can exceed the GEMM's),
+//! and the report marks the one the backend's cost model picks. Every figure is the median of several timed runs after
 //! untimed warm-up runs; the ratio of the fastest runs is given as well, since on a
 //! machine shared with other work the fastest run is the least disturbed one. Threads are
 //! rayon's current pool (see `pgcnn_cpu`).
@@ -12,7 +15,7 @@
 use anyhow::Context;
 use pgcnn_core::backend::{Backend, Conv2dDesc, GemmDesc};
 use pgcnn_core::rng::Rng;
-use pgcnn_cpu::Cpu;
+use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 use std::io::Write;
 use std::time::Instant;
 
@@ -62,6 +65,10 @@ pub struct GemmResult {
 pub struct ConvResult {
     pub name: &'static str,
     pub desc: Conv2dDesc,
+    /// The algorithm timed (`Im2col` or `Fft`).
+    pub algorithm: ConvAlgorithm,
+    /// Whether the backend's cost model picks this algorithm for this shape.
+    pub chosen: bool,
     pub forward_s: f64,
     pub backward_input_s: f64,
     pub backward_weight_s: f64,
@@ -92,11 +99,11 @@ pub struct KernelBenchReport {
 /// `channels · N` input and output channels, so:
 /// - rotmnist_se2_partial (no_hidden 32, N = 8, widths [1, 1, 2, 1], pool after the
 ///   lifting layer and block 1): block 1 is 256 → 256 on 14×14 (half the model's work),
-///   block 2 is 256 → 512 and 512 → 512 on 7×7;
+///   block 2 is 256 → 512 and 512 → 512 on 7×7; the lifting layer 1 → 256 on 28×28;
+/// - rotmnist_t2 (no_hidden 32, one sample, pool after blocks 1 and 2): block 1 is
+///   32 → 32 on 28×28, block 2 32 → 64 and 64 → 64 on 14×14;
 /// - small_se2_partial (no_hidden 8, N = 4, pool after the lifting layer and block 1):
 ///   block 1 is 32 → 32 on 14×14, block 2 32 → 32 on 7×7.
-///
-/// The lifting layers (1 input channel) are too small to matter and are left out.
 pub fn conv_shapes() -> Vec<(&'static str, Conv2dDesc)> {
     let conv = |cin, cout, hw| Conv2dDesc {
         batch: 64,
@@ -111,13 +118,20 @@ pub fn conv_shapes() -> Vec<(&'static str, Conv2dDesc)> {
         pad_w: 3,
     };
     vec![
+        ("rotmnist_se2_partial lifting", conv(1, 256, 28)),
         ("rotmnist_se2_partial block 1", conv(256, 256, 14)),
         ("rotmnist_se2_partial block 2a", conv(256, 512, 7)),
         ("rotmnist_se2_partial block 2b", conv(512, 512, 7)),
+        ("rotmnist_t2 block 1", conv(32, 32, 28)),
+        ("rotmnist_t2 block 2a", conv(32, 64, 14)),
+        ("rotmnist_t2 block 2b", conv(64, 64, 14)),
         ("small_se2_partial block 1", conv(32, 32, 14)),
         ("small_se2_partial block 2", conv(32, 32, 7)),
     ]
 }
+
+/// The algorithms every shape is timed with.
+const ALGORITHMS: [ConvAlgorithm; 2] = [ConvAlgorithm::Im2col, ConvAlgorithm::Fft];
 
 /// One timed kernel: its flops and a closure that runs it once.
 struct Kernel<'a> {
@@ -215,13 +229,17 @@ pub fn kernel_bench(
     }
     for ((_, d), (x, w, dy)) in shapes.iter().zip(&conv_ops) {
         let d = *d;
-        kernels.push(Kernel::new(d.flops(), move || cpu.conv2d(x, w, &d)));
-        kernels.push(Kernel::new(d.flops(), move || {
-            cpu.conv2d_backward_input(dy, w, &d)
-        }));
-        kernels.push(Kernel::new(d.flops(), move || {
-            cpu.conv2d_backward_weight(x, dy, &d)
-        }));
+        for algo in ALGORITHMS {
+            kernels.push(Kernel::new(d.flops(), move || {
+                with_conv_algorithm(algo, || cpu.conv2d(x, w, &d))
+            }));
+            kernels.push(Kernel::new(d.flops(), move || {
+                with_conv_algorithm(algo, || cpu.conv2d_backward_input(dy, w, &d))
+            }));
+            kernels.push(Kernel::new(d.flops(), move || {
+                with_conv_algorithm(algo, || cpu.conv2d_backward_weight(x, dy, &d))
+            }));
+        }
     }
 
     for round in 0..opts.warmup + reps {
@@ -261,11 +279,24 @@ pub fn kernel_bench(
     if !shapes.is_empty() {
         writeln!(
             out,
-            "{:<30} {:>20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10}",
-            "conv2d GFLOP/s", "shape", "fwd", "bwd-in", "bwd-w", "total", "total/GEMM", "best runs"
+            "{:<30} {:>17} {:>8} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10}",
+            "conv2d GFLOP/s (effective)",
+            "shape",
+            "algo",
+            "fwd",
+            "bwd-in",
+            "bwd-w",
+            "total",
+            "total/GEMM",
+            "best runs"
         )?;
     }
-    for ((name, desc), k) in shapes.iter().zip(rest.chunks(3)) {
+    let timed = shapes
+        .iter()
+        .flat_map(|s| ALGORITHMS.map(|a| (s, a)))
+        .zip(rest.chunks(3));
+    for (((name, desc), algorithm), k) in timed {
+        let chosen = cpu.conv_algorithm::<f32>(desc)? == algorithm;
         let (f, bi, bw) = (&k[0], &k[1], &k[2]);
         let total_s = f.median() + bi.median() + bw.median();
         let total_gflops = 3.0 * desc.flops() / total_s / 1e9;
@@ -273,6 +304,8 @@ pub fn kernel_bench(
         let r = ConvResult {
             name,
             desc: *desc,
+            algorithm,
+            chosen,
             forward_s: f.median(),
             backward_input_s: bi.median(),
             backward_weight_s: bw.median(),
@@ -292,11 +325,17 @@ pub fn kernel_bench(
             desc.in_channels, desc.out_channels, desc.in_h, desc.in_w, desc.kernel_h
         );
         let ratio = |r: Option<f64>| r.map_or("-".to_string(), |v| format!("{v:.2}"));
+        let algo = match algorithm {
+            ConvAlgorithm::Fft => "fft",
+            _ => "im2col",
+        };
         writeln!(
             out,
-            "{:<30} {:>20} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>10} {:>10}",
+            "{:<30} {:>17} {:>7}{} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>10} {:>10}",
             name,
             shape,
+            algo,
+            if chosen { "*" } else { " " },
             r.forward_gflops,
             r.backward_input_gflops,
             r.backward_weight_gflops,
@@ -305,6 +344,13 @@ pub fn kernel_bench(
             ratio(r.best_ratio_to_gemm)
         )?;
         report.conv.push(r);
+    }
+    if !shapes.is_empty() {
+        writeln!(
+            out,
+            "effective GFLOP/s: a direct convolution's flops over the time taken; \
+             *: the algorithm the CPU backend picks for the shape"
+        )?;
     }
     Ok(report)
 }

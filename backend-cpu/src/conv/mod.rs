@@ -21,12 +21,16 @@
 //! With few output channels per group (at most [`direct::MAX_ROWS`]), f32 and AVX-512,
 //! both products run instead on [`direct`]'s kernels, which read `col` unpacked.
 
+mod choice;
 mod direct;
+mod fft;
 mod forward;
 mod im2col;
 mod plan;
 mod weight;
 mod whole;
+
+pub use choice::{with_conv_algorithm, ConvAlgorithm};
 
 use crate::check;
 use crate::transpose::transpose;
@@ -115,6 +119,17 @@ fn validate(op: &'static str, d: &Conv2dDesc) -> Result<(Geometry, usize, usize,
     Ok((g, x_len, w_len, y_len))
 }
 
+/// What the cost model picks for `d` in `E` (`Auto`'s choice), or an error for a bad
+/// descriptor.
+pub(crate) fn auto_algorithm<E: Element>(d: &Conv2dDesc) -> Result<ConvAlgorithm> {
+    let (g, ..) = validate("conv2d", d)?;
+    Ok(if whole::applies(&g) {
+        ConvAlgorithm::Im2col
+    } else {
+        choice::auto::<E>(&g)
+    })
+}
+
 /// The forward convolution.
 pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Vec<E>> {
     const OP: &str = "conv2d";
@@ -123,6 +138,9 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Ve
     check::len(OP, "weight", w.len(), w_len)?;
     if whole::applies(&g) {
         return Ok(whole::forward(x, w, &g));
+    }
+    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
+        return Ok(fft::forward(x, w, &g));
     }
     Ok(forward::run(x, &kernel_columns(w, &g), &g))
 }
@@ -136,6 +154,9 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> R
     check::len(OP, "weight", w.len(), w_len)?;
     if whole::applies(&g) {
         return Ok(whole::backward_input(dy, w, &g));
+    }
+    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
+        return Ok(fft::backward_input(dy, w, &g));
     }
     let flipped = flipped_kernel_columns(w, &g);
     let derived = Geometry {
@@ -163,6 +184,9 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], d: &Conv2dDesc) -> 
     check::len(OP, "dy", dy.len(), y_len)?;
     if whole::applies(&g) {
         return Ok(whole::backward_weight(x, dy, &g));
+    }
+    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
+        return Ok(fft::backward_weight(x, dy, &g));
     }
     Ok(weight::run(x, dy, &g))
 }
