@@ -221,6 +221,13 @@ unsafe impl<E: Send> Send for SendPtr<E> {}
 // SAFETY: as above.
 unsafe impl<E: Send> Sync for SendPtr<E> {}
 
+impl<E> SendPtr<E> {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`).
+    fn get(self) -> *mut E {
+        self.0
+    }
+}
+
 /// Columns per block are multiples of this (matrixmultiply's widest f32 micro-panel), so
 /// that no block but the last ends in a partly filled panel.
 const COL_ALIGN: usize = 32;
@@ -259,7 +266,6 @@ pub(crate) fn gemm_cols_parallel<E: Element>(
     (0..n.div_ceil(per)).into_par_iter().for_each(|block| {
         let j0 = block * per;
         let cols = per.min(n - j0);
-        let cp = cp;
         // SAFETY: the checks above keep every access of the whole product in bounds; this
         // block reads a and its own columns of b, and writes only its own columns of c,
         // which no other block touches (c's elements are distinct); `c` is borrowed
@@ -271,7 +277,7 @@ pub(crate) fn gemm_cols_parallel<E: Element>(
                 (ap as *const E, a.rs, a.cs),
                 ((bp as *const E).add(j0 * b.cs), b.rs, b.cs),
                 beta,
-                (cp.0.add(j0 * c.cs), c.rs, c.cs),
+                (cp.get().add(j0 * c.cs), c.rs, c.cs),
             )
         }
     });

@@ -46,6 +46,7 @@ mod par;
 mod pool;
 mod reduce;
 mod transpose;
+mod wide;
 
 pub use conv::{with_conv_algorithm, ConvAlgorithm};
 

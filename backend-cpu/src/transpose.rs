@@ -43,16 +43,23 @@ pub(crate) fn par_transpose<E: Copy + Send + Sync>(
         .for_each(|(block, dst)| {
             let j_start = block * per;
             let j_count = dst.len() / rows;
-            for i0 in (0..rows).step_by(TILE) {
-                let i1 = (i0 + TILE).min(rows);
-                for j0 in (0..j_count).step_by(TILE) {
-                    let j1 = (j0 + TILE).min(j_count);
-                    for i in i0..i1 {
-                        for j in j0..j1 {
-                            dst[j * rows + i] = src[i * cols + j_start + j];
+            // Tiles of 8 dst rows × 16 dst columns: each dst row gets one whole cache line
+            // per tile, and 8 lines stay apart in L1 even when `rows` is a power of two
+            // (which maps lines `rows` elements apart onto one cache set).
+            for j0 in (0..j_count).step_by(DST_ROWS) {
+                let j1 = (j0 + DST_ROWS).min(j_count);
+                for i0 in (0..rows).step_by(TILE) {
+                    let i1 = (i0 + TILE).min(rows);
+                    for j in j0..j1 {
+                        let out = &mut dst[j * rows + i0..j * rows + i1];
+                        for (d, i) in out.iter_mut().zip(i0..i1) {
+                            *d = src[i * cols + j_start + j];
                         }
                     }
                 }
             }
         });
 }
+
+/// Destination rows per tile of [`par_transpose`].
+const DST_ROWS: usize = 8;

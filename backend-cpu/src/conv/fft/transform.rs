@@ -9,8 +9,9 @@
 //!   which is what the per-frequency products read.
 
 use super::dft::{self, Placement, Sizes};
-use crate::gemm::{gemm_cols_parallel, MatMut, MatRef};
+use crate::gemm::{MatMut, MatRef};
 use crate::par;
+use crate::wide::product;
 use pgcnn_core::Element;
 
 /// The geometry of one kind of plane: its extent and where its entries sit on the circle.
@@ -58,7 +59,7 @@ pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Siz
             rs: planes,
             cs: 1,
         };
-        gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts(planes));
+        product(a, b, c, parts(planes));
     }
     // Along the height, one product for everything: rows (t_h, re/im) of `rows` are
     // `half_w · planes` apart, columns (κ_w, q) adjacent.
@@ -86,7 +87,7 @@ pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Siz
         rs: cols,
         cs: 1,
     };
-    gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts(cols));
+    product(a, b, c, parts(cols));
     spec
 }
 
@@ -120,7 +121,7 @@ pub(crate) fn synthesise<E: Element>(spec: &[E], planes: usize, sig: Signal, s: 
         rs: cols,
         cs: 1,
     };
-    gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts(cols));
+    product(a, b, c, parts(cols));
     // Along the width, one product per row t_h: out[t_h] = M_w · rows[t_h].
     let m_w = dft::synthesis_w::<E>(n_w, sig.at_w, s);
     let mut out = vec![E::zero(); n_h * n_w * planes];
@@ -146,7 +147,7 @@ pub(crate) fn synthesise<E: Element>(spec: &[E], planes: usize, sig: Signal, s: 
             rs: planes,
             cs: 1,
         };
-        gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts(planes));
+        product(a, b, c, parts(planes));
     }
     out
 }
