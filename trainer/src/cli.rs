@@ -61,7 +61,7 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with = "config")]
     pub kernels: bool,
     /// Time a model: a preset name (small_se2_partial, rotmnist_se2_partial, ... see
-    /// `pgcnn presets`), or `all` for every BENCHMARKS.md config.
+    /// `pgcnn presets`), or `all` for every benchmark config.
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
     /// Model benchmark: images per step (default: the config's train.batch_size).
@@ -80,6 +80,13 @@ pub struct BenchArgs {
     /// Model benchmark: also write the results to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Model benchmark: report the ratio to the reference implementation's figures in
+    /// FILE, measured on this machine in the same session (a ratio with figures from
+    /// another machine or day means nothing): one JSON object per line with "config",
+    /// "batch", "train_step_s_median" and "eval_fwd_s_median" (optional: "device",
+    /// "threads", "peak_mem_mb"), as the reference's benchmark script prints them.
+    #[arg(long, value_name = "FILE", conflicts_with = "kernels")]
+    pub reference: Option<PathBuf>,
     /// Model benchmark on CUDA: after the timed steps, time every kernel, GEMM and copy
     /// of 3 more training steps and print where the GPU's time goes, by op and kernel
     /// (the timed figures are unaffected; the CPU has no such profile).
@@ -309,6 +316,11 @@ fn model_bench_command(name: &str, args: &BenchArgs) -> Result<()> {
         warmup: args.warmup.unwrap_or(3),
         steps: args.steps,
         profile_steps: if args.profile { PROFILE_STEPS } else { 0 },
+        reference: args
+            .reference
+            .as_deref()
+            .map(crate::bench_model::ReferenceTable::read)
+            .transpose()?,
     };
     model_bench(
         name,

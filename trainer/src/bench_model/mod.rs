@@ -1,11 +1,11 @@
-//! `pgcnn bench --config NAME`: the model benchmark. For each config of BENCHMARKS.md
-//! (or any preset): the median time of a training step (forward, cross-entropy and the
-//! trainer's other loss terms, backward, optimiser step, the loss read back to the
-//! host) and of an evaluation forward (logits downloaded), GFLOP/s of the
-//! convolutions, peak memory, and the ratio to the reference implementation's figures
-//! where BENCHMARKS.md has them for this kind of machine.
+//! `pgcnn bench --config NAME`: the model benchmark. For each benchmark config
+//! (docs/benchmarks.md, or any preset): the median time of a training step (forward,
+//! cross-entropy and the trainer's other loss terms, backward, optimiser step, the loss
+//! read back to the host) and of an evaluation forward (logits downloaded), GFLOP/s of
+//! the convolutions, peak memory, and, given the reference implementation's figures
+//! measured on this machine (`--reference FILE`, see [`reference`]), the ratios to them.
 //!
-//! How it measures (BENCHMARKS.md): the model and optimiser are built from the preset
+//! How it measures (docs/benchmarks.md): the model and optimiser are built from the preset
 //! as `pgcnn train` builds them, on a fixed batch of random images and labels (fixed
 //! seeds); `warmup` untimed steps, then `steps` timed ones, each read from the clock
 //! after the device has finished it (a GPU is synchronised); medians and minima are
@@ -24,7 +24,7 @@ mod report;
 mod run;
 
 pub use memory::{CountingAlloc, MemoryMethod};
-pub use reference::{reference_figures, MachineKind, ReferenceFigures, BENCHMARK_CONFIGS};
+pub use reference::{ReferenceFigures, ReferenceTable, BENCHMARK_CONFIGS};
 pub use report::{machine_line, write_json, write_table};
 pub use run::data_shape;
 
@@ -46,6 +46,8 @@ pub struct ModelBenchOptions {
     pub steps: usize,
     /// Training steps profiled after the timed ones, on CUDA (0: none).
     pub profile_steps: usize,
+    /// The reference's figures measured on this machine, to report ratios against.
+    pub reference: Option<ReferenceTable>,
 }
 
 /// One config's figures (times in milliseconds, memory in MB = 10⁶ bytes).
@@ -88,8 +90,10 @@ pub struct ModelBenchResult {
     /// The loss of the first and last timed steps.
     pub first_loss: f64,
     pub last_loss: f64,
-    /// The reference's figures for this config on this kind of machine.
+    /// The reference's figures for this config, from `--reference FILE`.
     pub reference: Option<ReferenceFigures>,
+    /// Why the reference file gave no figures to compare with, when one was given.
+    pub reference_note: Option<String>,
     /// Reference time over ours (> 1: pgcnn is faster).
     pub train_speedup: Option<f64>,
     pub eval_speedup: Option<f64>,
@@ -186,8 +190,7 @@ impl DeviceWork {
     }
 }
 
-/// The preset names `name` stands for: every BENCHMARKS.md config for `all`, else
-/// itself.
+/// The preset names `name` stands for: every benchmark config for `all`, else itself.
 pub fn config_names(name: &str) -> Vec<String> {
     if name.trim().eq_ignore_ascii_case("all") {
         BENCHMARK_CONFIGS.iter().map(|s| s.to_string()).collect()
@@ -297,14 +300,13 @@ pub fn bench_one<B: Backend>(
     let (train_ms, eval_ms) = (ms(&m.train_s), ms(&m.eval_s));
     let (train_med, eval_med) = (median(&train_ms), median(&eval_ms));
     let gflop = m.forward_flops / 1e9;
-    // The kernel emulator ("cuda-emulator") runs on the CPU at a tiny fraction of a
-    // GPU's speed: no reference figure compares with it.
-    let machine = match backend.name() {
-        "cuda-emulator" => None,
-        n if n.starts_with("cuda") => Some(MachineKind::H100),
-        _ => Some(MachineKind::Cpu2Core),
+    let (reference, reference_note) = match &opts.reference {
+        None => (None, None),
+        Some(table) => match table.figures_for(name, batch, backend.name()) {
+            Ok(f) => (Some(f.clone()), None),
+            Err(why) => (None, Some(why)),
+        },
     };
-    let reference = machine.and_then(|m| reference_figures(name, m));
     let emulated_host_ms = m.emulated_device_s.map(|device_s| {
         (m.train_s.iter().sum::<f64>() - device_s) * 1e3 / m.train_s.len().max(1) as f64
     });
@@ -335,6 +337,7 @@ pub fn bench_one<B: Backend>(
         train_speedup: reference.as_ref().map(|r| r.train_step_ms / train_med),
         eval_speedup: reference.as_ref().map(|r| r.eval_forward_ms / eval_med),
         reference,
+        reference_note,
         train_step_times_ms: train_ms,
         eval_forward_times_ms: eval_ms,
         load_average,

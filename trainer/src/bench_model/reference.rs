@@ -1,9 +1,25 @@
-//! The benchmark configs of BENCHMARKS.md and the reference implementation's (PyTorch)
-//! figures measured on them, to compare with.
+//! The benchmark configs (docs/benchmarks.md) and the reference implementation's figures
+//! to compare with, read from a file the user passes (`pgcnn bench --reference FILE`).
+//!
+//! A speed ratio only means something when both sides ran on the same machine in the
+//! same session, so pgcnn carries no reference figures of its own: the file holds what
+//! the reference's benchmark script printed on this machine, one JSON object per line:
+//!
+//! ```text
+//! {"config": "rotmnist_se2_partial", "device": "cpu", "batch": 64, "threads": 2,
+//!  "train_step_s_median": 3.55, "eval_fwd_s_median": 0.97}
+//! ```
+//!
+//! (`config`, `batch`, `train_step_s_median` and `eval_fwd_s_median` are required; `device`,
+//! `threads` and `peak_mem_mb` are read when present; other keys are ignored. A line with
+//! an `error` key records a config the reference failed to run; blank lines are skipped.)
 
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 
-/// The configs of BENCHMARKS.md's table, in its order (`--config all`).
+/// The configs of the benchmark table (docs/benchmarks.md), in its order (`--config all`).
 pub const BENCHMARK_CONFIGS: [&str; 7] = [
     "small_se2_partial",
     "rotmnist_t2",
@@ -14,61 +30,135 @@ pub const BENCHMARK_CONFIGS: [&str; 7] = [
     "cifar10_se2_partial",
 ];
 
-/// The kind of machine a figure was measured on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MachineKind {
-    /// The 2-core development machine (AMD EPYC, AVX2+FMA), PyTorch with 2 threads.
-    Cpu2Core,
-    /// NVIDIA H100 80GB HBM3, TF32 on for convolutions (PyTorch's default).
-    H100,
-}
-
-/// One of the reference's measurements (batch 64, medians after warm-up).
+/// One of the reference's measurements, as its benchmark script reported it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReferenceFigures {
-    /// What it was measured on, in words.
-    pub machine: &'static str,
+    /// Where it was read: `FILE line N`.
+    pub source: String,
+    /// `cpu` or `cuda` (`-` when the line does not say).
+    pub device: String,
+    pub threads: Option<usize>,
+    pub batch: usize,
     pub train_step_ms: f64,
     pub eval_forward_ms: f64,
-    /// Peak GPU memory (the H100 figures only).
+    /// Peak GPU memory (CUDA runs only).
     pub peak_memory_mb: Option<f64>,
 }
 
-/// The reference's figures for `config` at batch 64 on `machine`, where BENCHMARKS.md
-/// has them.
-pub fn reference_figures(config: &str, machine: MachineKind) -> Option<ReferenceFigures> {
-    match machine {
-        MachineKind::Cpu2Core => {
-            let (train_s, eval_s) = match config {
-                "small_se2_partial" => (0.132, 0.039),
-                "rotmnist_t2" => (0.42, 0.12),
-                "rotmnist_se2_partial" => (6.90, 1.97),
-                _ => return None,
+/// A reference file's contents: figures by config, and the configs it failed on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReferenceTable {
+    pub figures: BTreeMap<String, ReferenceFigures>,
+    /// Config → the reference's error message.
+    pub failed: BTreeMap<String, String>,
+}
+
+impl ReferenceTable {
+    /// Reads and checks `path` (see the module documentation for the format).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the reference figures {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses the lines of a reference file; `name` labels errors and sources.
+    pub fn parse(text: &str, name: &str) -> Result<Self> {
+        let mut table = ReferenceTable::default();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = format!("{name} line {}", i + 1);
+            let value: serde_json::Value = serde_json::from_str(line).with_context(|| {
+                format!("{at}: not a JSON object (expected the reference benchmark's JSON lines)")
+            })?;
+            let Some(obj) = value.as_object() else {
+                bail!("{at}: not a JSON object (expected the reference benchmark's JSON lines)");
             };
-            Some(ReferenceFigures {
-                machine: "PyTorch 2.15 CPU, 2-core AMD EPYC, 2 threads",
-                train_step_ms: train_s * 1e3,
-                eval_forward_ms: eval_s * 1e3,
-                peak_memory_mb: None,
-            })
-        }
-        MachineKind::H100 => {
-            let (train, eval, mem) = match config {
-                "rotmnist_t2" => (19.1, 7.3, 182.0),
-                "rotmnist_se2_full" => (23.5, 10.7, 656.0),
-                "rotmnist_se2_partial" => (29.0, 13.1, 688.0),
-                "rotmnist_e2_partial" => (50.4, 18.7, 689.0),
-                "mnist6_180_se2_partial" => (82.3, 29.9, 6734.0),
-                "cifar10_se2_partial" => (44.5, 15.4, 1210.0),
-                "small_se2_partial" => (30.9, 11.4, 127.0),
-                _ => return None,
+            let config = match obj.get("config").and_then(|v| v.as_str()) {
+                Some(c) if !c.is_empty() => c.to_string(),
+                _ => bail!("{at}: missing \"config\" (the config's name, a string)"),
             };
-            Some(ReferenceFigures {
-                machine: "PyTorch 2.11, NVIDIA H100 80GB HBM3, TF32",
-                train_step_ms: train,
-                eval_forward_ms: eval,
-                peak_memory_mb: Some(mem),
-            })
+            if let Some(err) = obj.get("error") {
+                let message = err.as_str().map_or_else(|| err.to_string(), str::to_string);
+                table.failed.insert(config, message);
+                continue;
+            }
+            let number = |key: &str, what: &str| -> Result<f64> {
+                match obj.get(key).and_then(|v| v.as_f64()) {
+                    Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+                    Some(v) => bail!("{at}: \"{key}\" is {v}, but {what} must be positive"),
+                    None => bail!("{at}: missing \"{key}\" ({what}, a number)"),
+                }
+            };
+            let batch = number("batch", "the batch size")?;
+            if batch.fract() != 0.0 {
+                bail!("{at}: \"batch\" is {batch}, not a whole number");
+            }
+            let figures = ReferenceFigures {
+                source: at.clone(),
+                device: obj
+                    .get("device")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-")
+                    .to_string(),
+                threads: obj
+                    .get("threads")
+                    .and_then(|v| v.as_u64())
+                    .map(|t| t as usize),
+                batch: batch as usize,
+                train_step_ms: number(
+                    "train_step_s_median",
+                    "the median training step in seconds",
+                )? * 1e3,
+                eval_forward_ms: number(
+                    "eval_fwd_s_median",
+                    "the median evaluation forward in seconds",
+                )? * 1e3,
+                peak_memory_mb: obj.get("peak_mem_mb").and_then(|v| v.as_f64()),
+            };
+            // A later line for the same config (a later round) replaces an earlier one.
+            table.failed.remove(&config);
+            table.figures.insert(config, figures);
         }
+        if table.figures.is_empty() && table.failed.is_empty() {
+            bail!("{name}: no figures in it (expected the reference benchmark's JSON lines)");
+        }
+        Ok(table)
+    }
+
+    /// The figures to compare a run of `config` at `batch` on `backend` with, or why there
+    /// are none.
+    pub fn figures_for(
+        &self,
+        config: &str,
+        batch: usize,
+        backend: &str,
+    ) -> std::result::Result<&ReferenceFigures, String> {
+        if let Some(err) = self.failed.get(config) {
+            return Err(format!("the reference failed on {config}: {err}"));
+        }
+        let Some(f) = self.figures.get(config) else {
+            return Err(format!("the reference figures have no {config}"));
+        };
+        if f.batch != batch {
+            return Err(format!(
+                "the reference figures for {config} ({}) are for batch {}, this run is batch {batch}",
+                f.source, f.batch
+            ));
+        }
+        let ours = if backend.starts_with("cuda") {
+            "cuda"
+        } else {
+            "cpu"
+        };
+        if f.device != "-" && f.device != ours {
+            return Err(format!(
+                "the reference figures for {config} ({}) were measured on {}, this run is on {ours}",
+                f.source, f.device
+            ));
+        }
+        Ok(f)
     }
 }

@@ -161,13 +161,21 @@ pub fn write_table(results: &[ModelBenchResult], out: &mut dyn Write) -> Result<
             write_profile(&r.config, p, out)?;
         }
     }
-    if let Some(f) = results.iter().find_map(|r| r.reference.as_ref()) {
-        writeln!(
-            out,
-            "ref: the reference implementation, {} (BENCHMARKS.md); speed-up = ref / ours, \
-             comparable only on that kind of machine",
-            f.machine
-        )?;
+    for r in results {
+        if let Some(f) = &r.reference {
+            let threads = f
+                .threads
+                .map_or(String::new(), |t| format!(", {t} threads"));
+            writeln!(
+                out,
+                "ref {}: the reference implementation from {} ({}{threads}, batch {}); \
+                 speed-up = ref / ours, fair only when both ran on this machine in one session",
+                r.config, f.source, f.device, f.batch
+            )?;
+        }
+        if let Some(why) = &r.reference_note {
+            writeln!(out, "ref {}: no ratio: {why}", r.config)?;
+        }
     }
     Ok(())
 }
