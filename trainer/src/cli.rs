@@ -45,7 +45,7 @@ pub enum Command {
     /// metrics.jsonl.
     Report(ReportArgs),
     /// Benchmark on random data: `--config NAME` (or `all`) times training steps and
-    /// evaluation forwards of a BENCHMARKS.md config (on CUDA it also counts a step's
+    /// evaluation forwards of a benchmark config (on CUDA it also counts a step's
     /// kernel launches and waits for the GPU, and `--profile` times them by op and
     /// kernel); `--kernels` measures the CPU backend's GEMM and convolutions (GFLOP/s) on
     /// the configs' layer shapes.
@@ -61,7 +61,7 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with = "config")]
     pub kernels: bool,
     /// Time a model: a preset name (small_se2_partial, rotmnist_se2_partial, ... see
-    /// `pgcnn presets`), or `all` for every BENCHMARKS.md config.
+    /// `pgcnn presets`), or `all` for every benchmark config.
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
     /// Model benchmark: images per step (default: the config's train.batch_size).
