@@ -10,10 +10,11 @@
 # `run` does, in order: the comparison tests against the reference on the GPU — every
 # primitive, the fused normalisation, a small network, and training steps of small partial
 # G-CNNs (PGCNN_REQUIRE_CUDA=1: no silent skip); a short training run on CUDA and on the
-# CPU, whose per-epoch losses it sets side by side; `pgcnn bench` on the BENCHMARKS.md
-# configs; and prints a table of training-step times against the reference
-# implementation's H100 figures last. It exits non-zero when a test fails, a loss does not
-# fall, or a bench cannot run.
+# CPU, whose per-epoch losses it sets side by side; `pgcnn bench` on the benchmark configs
+# (docs/benchmarks.md); and prints a table of training-step times against the reference
+# implementation's H100 figures last (figures from another machine: a hint, not a
+# comparison; docs/benchmarks.md §3 says how speed is compared). It exits non-zero when a
+# test fails, a loss does not fall, or a bench cannot run.
 #
 # The whole run keeps to a deadline (PGCNN_GPU_CHECK_SECONDS, default 520 s: a lent GPU
 # machine runs one command for at most 600 s), each step's time limit shrinking to what is
@@ -24,8 +25,8 @@
 # The trainer's command lines are variables, overridable from the environment:
 #   PGCNN_TRAIN_ARGS  arguments of the short run, without --device and --out
 #   PGCNN_BENCH_ARGS  arguments of each bench, without --device and --config
-#   PGCNN_CONFIGS     which configs to bench (names from BENCHMARKS.md; NAME:strict benches
-#                     NAME with --gpu-math strict, to see what TF32 gains)
+#   PGCNN_CONFIGS     which configs to bench (names from docs/benchmarks.md; NAME:strict
+#                     benches NAME with --gpu-math strict, to see what TF32 gains)
 # `pgcnn bench` must print its median training-step time as `train_step_ms=<ms>` (or a
 # JSON field "train_step_ms"), and `eval_forward_ms`, `peak_memory_mb`,
 # `launches_per_step`, `profiled_device_ms_per_step` and `host_waits_per_step` likewise if
@@ -39,8 +40,8 @@ DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial rotmnist_se2_partial:strict}
 
-# Training-step medians and peak GPU memory of the reference implementation on the H100
-# (BENCHMARKS.md).
+# Training-step medians and peak GPU memory of the reference implementation on an H100,
+# measured with the authors' model code on 2026-11-26 on another machine: a hint only.
 declare -A REFERENCE_MS=(
     [rotmnist_t2]=19.1 [rotmnist_se2_full]=23.5 [rotmnist_se2_partial]=29.0
     [rotmnist_e2_partial]=50.4 [mnist6_180_se2_partial]=82.3
@@ -204,7 +205,8 @@ run() {
                 "$ref" "$faster" "$launches" "$waits" "$peak" "${REFERENCE_MB[${name%%:*}]:-"-"}"
         done
         echo "step: median training step; GPU: device time of a profiled step (--profile); ref.:"
-        echo "the reference implementation on an H100 (BENCHMARKS.md); launches, waits: per step;"
+        echo "the reference implementation on an H100, measured elsewhere (a hint, not a side-by-side"
+        echo "comparison: docs/benchmarks.md §3); launches, waits: per step;"
         echo "peak: the CUDA pool's peak (in use + cached) during the training steps"
     } | keep summary.log
     return "$failed"

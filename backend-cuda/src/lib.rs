@@ -1,8 +1,9 @@
 //! pgcnn-cuda: the [`Backend`](pgcnn_core::Backend) on NVIDIA GPUs.
 //!
-//! Everything CUDA is loaded at run time through cudarc (DESIGN.md, "Why cudarc and not
-//! cust"), so this crate builds, and its tests run, on machines without CUDA; there
-//! [`probe()`] and [`Cuda::new`] return a [`CudaUnavailable`] that says why in one line.
+//! Everything CUDA is loaded at run time through cudarc (docs/design.md §7, "Why cudarc
+//! and not cust"), so this crate builds, and its tests run, on machines without CUDA;
+//! there [`probe()`] and [`Cuda::new`] return a [`CudaUnavailable`] that says why in one
+//! line.
 //!
 //! - Kernels: CUDA C++ in `src/kernels/`, compiled with NVRTC for the GPU found, once per
 //!   process and kept on disk for the next ([`nvrtc`], [`kernels`], [`kernel_cache`]).

@@ -1,6 +1,6 @@
 //! The kernel grid, its mask, the transformed grids and the relative-element coordinates
-//! (SPEC §2, §5, §6), compared with the host group law; gradient checks of the tensor
-//! functions.
+//! (docs/math.md §2, §5, §6), compared with the host group law; gradient checks of the
+//! tensor functions.
 
 use core::f64::consts::{FRAC_PI_2, PI};
 use pgcnn_core::group::*;

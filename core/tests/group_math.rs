@@ -1,4 +1,4 @@
-//! Property tests of the host group law (SPEC §2): axioms, the action law, kernel
+//! Property tests of the host group law (docs/math.md §2): axioms, the action law, kernel
 //! coordinates, testing elements and sample counts.
 
 use core::f64::consts::{FRAC_PI_2, PI, TAU};

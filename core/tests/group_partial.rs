@@ -1,4 +1,4 @@
-//! Learned partial equivariance (SPEC §4): the parameters of a partial layer, the
+//! Learned partial equivariance (docs/math.md §4): the parameters of a partial layer, the
 //! elements and gates it draws for every group and sampling method, its report, the
 //! monotonic loss, and a whole kernel pipeline with the gradient reaching θ.
 

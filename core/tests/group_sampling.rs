@@ -1,5 +1,6 @@
-//! Sampling group elements (SPEC §3) and learned partial equivariance (SPEC §4): grid
-//! values, strata, N' from θ, relaxed-Bernoulli keep decisions, gradient checks.
+//! Sampling group elements (docs/math.md §3) and learned partial equivariance
+//! (docs/math.md §4): grid values, strata, N' from θ, relaxed-Bernoulli keep decisions,
+//! gradient checks.
 
 use core::f64::consts::{FRAC_PI_2, PI, TAU};
 use pgcnn_core::group::*;

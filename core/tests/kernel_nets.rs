@@ -1,4 +1,4 @@
-//! Kernel nets (SPEC §7): shapes, initialisation ranges, agreement with naive host
+//! Kernel nets (docs/math.md §7): shapes, initialisation ranges, agreement with naive host
 //! evaluation, determinism under the seed, and gradient checks with respect to the input
 //! and every parameter.
 

@@ -1,8 +1,8 @@
 //! Finite-difference checks (f64) of gradients through whole layers: d(loss)/d(kernel-net
 //! weights, bias) of lifting, group and pointwise convolutions, d(loss)/dθ of partial
-//! group convolutions (θ reaches the loss through the sampled elements, SPEC §4), and the
-//! straight-through d(loss)/d(logit) of the keep decisions, checked by the chain rule
-//! with both factors taken by finite differences.
+//! group convolutions (θ reaches the loss through the sampled elements, docs/math.md §4),
+//! and the straight-through d(loss)/d(logit) of the keep decisions, checked by the chain
+//! rule with both factors taken by finite differences.
 
 use pgcnn_core::group::*;
 use pgcnn_core::kernel::{KernelNetConfig, KernelNetKind};

@@ -1,4 +1,4 @@
-//! The convolution layers (SPEC §6) against naive loops written straight from the
+//! The convolution layers (docs/math.md §6) against naive loops written straight from the
 //! formulas: kernels from the host group law and the kernel net evaluated row by row,
 //! convolutions as plain sums. Covers SE(2), E(2) and T(2), same and valid padding,
 //! per-image element draws (the grouped convolution over the batch) and partial gates.

@@ -1,6 +1,6 @@
-//! Model structure: parameter counts (BENCHMARKS.md's configs and a naive formula),
-//! unique hierarchical names and roles, output shapes for every net type and group,
-//! buffers that round-trip, and configs that are refused.
+//! Model structure: parameter counts (the configs of docs/benchmarks.md and a naive
+//! formula), unique hierarchical names and roles, output shapes for every net type and
+//! group, buffers that round-trip, and configs that are refused.
 
 use pgcnn_core::group::{GroupKind, SamplingMethod};
 use pgcnn_core::kernel::{KernelNetConfig, KernelNetKind, ParamRole};
@@ -48,7 +48,7 @@ fn count(config: &ModelConfig) -> usize {
 
 #[test]
 fn benchmark_configs_have_the_reference_counts() {
-    // BENCHMARKS.md; T(2) is the reference's SE(2) with one deterministic sample.
+    // docs/benchmarks.md; T(2) is the reference's SE(2) with one deterministic sample.
     assert_eq!(
         count(&ckresnet(GroupKind::Se2, 4, 16, 8, &[8, 8], true, true)),
         9_111
@@ -83,7 +83,7 @@ fn siren(d: usize, h: usize, out: usize) -> usize {
     d * h + h + h * h + h + h * out + out
 }
 
-/// The count SPEC §6–§8 gives a SIREN CKResNet, written out by hand.
+/// The count docs/math.md §6–§8 gives a SIREN CKResNet, written out by hand.
 fn ckresnet_formula(c: &ModelConfig) -> usize {
     let conv = &c.conv;
     let s = conv.group.stabiliser_dim();

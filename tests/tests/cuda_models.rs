@@ -24,7 +24,7 @@ use pgcnn_core::testing::random_tensor;
 use pgcnn_core::{Element, Error, Result};
 use pgcnn_cuda::{Cuda, MathMode};
 
-/// A small model of each kind the BENCHMARKS.md configs use, on 10×10 images of 2
+/// A small model of each kind the docs/benchmarks.md configs use, on 10×10 images of 2
 /// channels, 3 classes.
 struct Case {
     name: &'static str,

@@ -1,7 +1,7 @@
-//! Exact equivariance of the layers (SPEC §2, §6), as properties over random inputs,
-//! random kernel-net weights and odd, even and non-square image sizes.
+//! Exact equivariance of the layers (docs/math.md §2, §6), as properties over random
+//! inputs, random kernel-net weights and odd, even and non-square image sizes.
 //!
-//! Conventions, worked out from SPEC §2: positions are (y, x) = (row, column) and
+//! Conventions, worked out from docs/math.md §2: positions are (y, x) = (row, column) and
 //! A(π/2) = [[0, 1], [-1, 0]] sends (1, 0) (below the centre) to (0, -1) (left of it). A
 //! rotated image `f(A⁻¹·x)` therefore turns **clockwise** on screen: it is
 //! `np.rot90(f, k=-1)`, `out[i, j] = f[H-1-j, i]`. A map on the group transforms as

@@ -45,7 +45,7 @@ pub enum Command {
     /// metrics.jsonl.
     Report(ReportArgs),
     /// Benchmark on random data: `--config NAME` (or `all`) times training steps and
-    /// evaluation forwards of a BENCHMARKS.md config (on CUDA it also counts a step's
+    /// evaluation forwards of a benchmark config (on CUDA it also counts a step's
     /// kernel launches and waits for the GPU, and `--profile` times them by op and
     /// kernel); `--kernels` measures the CPU backend's GEMM and convolutions (GFLOP/s) on
     /// the configs' layer shapes.

@@ -5,7 +5,7 @@
 //! - `base_group.name = T2` becomes SE(2) with the single deterministic sample, not the
 //!   core's `GroupKind::T2`: the reference builds its T(2) baselines that way, so its
 //!   group convolutions' kernel nets see one more (constant) coordinate and its residual
-//!   shortcuts' kernel nets one input; the parameter counts of BENCHMARKS.md
+//!   shortcuts' kernel nets one input; the parameter counts of docs/benchmarks.md
 //!   (rotmnist_t2: 450,074) are those of that network. The network computes the same
 //!   function class as a plain CNN.
 //! - The Augerino baselines keep the config's group and sample count for the learned

@@ -1,5 +1,5 @@
 //! The presets: all valid, round-tripping, named consistently with their settings, and
-//! the benchmark and demo presets exactly as BENCHMARKS.md describes them.
+//! the benchmark and demo presets exactly as docs/benchmarks.md describes them.
 
 use std::collections::HashSet;
 
@@ -112,7 +112,7 @@ fn demo_is_small_se2_partial_on_embedded_mnist6_180() {
     assert_eq!(small.dataset, Dataset::RotMnist);
 }
 
-/// One row of BENCHMARKS.md's configuration table.
+/// One row of the configuration table of docs/benchmarks.md.
 struct Row {
     name: &'static str,
     shape: [usize; 3],

@@ -1,5 +1,5 @@
-//! Image rotation and mirroring: SPEC §2's conventions, exact multiples of 90°, and
-//! bilinear interpolation elsewhere.
+//! Image rotation and mirroring: the conventions of docs/math.md §2, exact multiples of
+//! 90°, and bilinear interpolation elsewhere.
 
 use std::f64::consts::{FRAC_PI_2, PI};
 
@@ -31,7 +31,8 @@ fn four_quarter_turns_return_the_original_exactly() {
 
 #[test]
 fn a_quarter_turn_moves_the_pixel_right_of_the_centre_below_it() {
-    // SPEC §2: content at p moves to R(r)·p, R(90°)·(y, x) = (x, -y): (0, 1) → (1, 0).
+    // docs/math.md §2: content at p moves to R(r)·p,
+    // R(90°)·(y, x) = (x, -y): (0, 1) → (1, 0).
     let mut img = vec![0.0f32; 9];
     img[3 + 2] = 1.0; // row 1, column 2: right of the centre (1, 1)
     let out = rotate(&img, 1, 3, 3, FRAC_PI_2).unwrap();
@@ -69,7 +70,7 @@ fn half_turn_is_exact_reversal_on_any_shape_and_mirror_reverses_rows() {
     assert_eq!(rotate180(&two, 2, h, w).unwrap(), want);
 }
 
-/// O(2) product of SPEC §2: (r1, m1)·(r2, m2) = (r1 + m1·r2, m1·m2).
+/// O(2) product of docs/math.md §2: (r1, m1)·(r2, m2) = (r1 + m1·r2, m1·m2).
 fn product(g1: (f64, bool), g2: (f64, bool)) -> (f64, bool) {
     let m1 = if g1.1 { -1.0 } else { 1.0 };
     (g1.0 + m1 * g2.0, g1.1 != g2.1)
@@ -114,7 +115,8 @@ fn bilinear_rotation_keeps_constants_inside_and_inverts_approximately() {
     // Zero fill: the corners come from outside the frame.
     assert_eq!(out[0], 0.0);
     // A smooth off-centre blob f rotated by θ matches f(R(-θ)·p) sampled on the grid
-    // (SPEC §2 for any angle, not only quarter turns), and rotating back restores it.
+    // (docs/math.md §2 for any angle, not only quarter turns), and rotating back
+    // restores it.
     let f = |y: f64, x: f64| (-((y - 2.0).powi(2) + 2.0 * (x - 4.0).powi(2)) / 40.0).exp();
     let sample = |theta: f64| -> Vec<f32> {
         let (cs, sn) = (theta.cos(), theta.sin());

@@ -1,6 +1,6 @@
 //! The input transformations of `pgcnn eval`: the same sense as the core's equivariance
-//! harness (SPEC §2), exact pixel permutations at multiples of 90°, background fill for
-//! other angles on normalised data; the angle lists; the relative error.
+//! harness (docs/math.md §2), exact pixel permutations at multiples of 90°, background fill
+//! for other angles on normalised data; the angle lists; the relative error.
 
 use pgcnn::data::Normalization;
 use pgcnn::eval::{equally_spaced, parse_rotations, relative_error, transform_list, Transform};

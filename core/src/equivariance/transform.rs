@@ -15,7 +15,7 @@ use core::f64::consts::FRAC_PI_2;
 pub const ELEMENT_MATCH_TOLERANCE: f64 = 1e-4;
 
 /// `x ↦ A(g)·x + t` on pixel positions `x = (y, x)` (row, column; origin at the image
-/// centre), with `g = (k·π/2, m)` an element of O(2) as in SPEC §2.
+/// centre), with `g = (k·π/2, m)` an element of O(2) as in docs/math.md §2.
 ///
 /// Direction: `A(π/2)` sends `(y, x) = (1, 0)` (below the centre) to `(0, -1)` (left of
 /// it), so on a displayed image (rows downwards) a quarter turn rotates the content

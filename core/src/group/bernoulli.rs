@@ -1,6 +1,6 @@
-//! Keep-or-drop decisions for discrete group elements and the E(2) mirror (SPEC §4): a
-//! relaxed Bernoulli (binary Gumbel-softmax, "binary concrete") with a straight-through
-//! hard threshold, and the linear temperature schedule.
+//! Keep-or-drop decisions for discrete group elements and the E(2) mirror
+//! (docs/math.md §4): a relaxed Bernoulli (binary Gumbel-softmax, "binary concrete")
+//! with a straight-through hard threshold, and the linear temperature schedule.
 
 use crate::backend::Backend;
 use crate::element::Element;
@@ -44,8 +44,8 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 /// The temperature τ of the relaxed Bernoulli, falling linearly from `init` to `end` over
-/// `iterations` training iterations, then staying at `end` (SPEC §4: 0.5 → 1e-4 over
-/// the whole run).
+/// `iterations` training iterations, then staying at `end` (docs/math.md §4: 0.5 → 1e-4
+/// over the whole run).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TemperatureSchedule {
     /// τ at iteration 0 (`gumbel_init_temp`, 0.5).

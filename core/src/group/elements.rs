@@ -1,5 +1,5 @@
 //! Sampled group elements as tensors, so that gradients reach the parameters they were
-//! drawn with (SPEC §4: θ reaches the loss through the sampled angles).
+//! drawn with (docs/math.md §4: θ reaches the loss through the sampled angles).
 
 use super::math::RotoReflection;
 use super::GroupKind;
@@ -17,7 +17,7 @@ use core::f64::consts::TAU;
 ///   the wrap adds a constant, so gradients pass unchanged.
 /// - `mirrors`: for E(2) only, ±1 of the same shape (constants, no gradient). E(2)
 ///   samples are ordered as all rotations with m = +1, then the same rotations with
-///   m = -1 (SPEC §3), but nothing here relies on that order.
+///   m = -1 (docs/math.md §3), but nothing here relies on that order.
 /// - T(2) has the one element `e`: `rotations` is `[1]` (or `[B, 1]`) zeros.
 ///
 /// Host copies of the values are kept beside the tensors, for the wrap-around of relative

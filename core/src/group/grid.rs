@@ -1,4 +1,4 @@
-//! The kernel grid, its circular mask and its transformed copies (SPEC §5).
+//! The kernel grid, its circular mask and its transformed copies (docs/math.md §5).
 //!
 //! A kernel of size k lives on the grid p = (y, x), y and x in linspace(-1, 1, k). For an
 //! output element h the kernel net is evaluated at A(h⁻¹)·p, and kernel values with
@@ -103,8 +103,8 @@ impl KernelGrid {
 
 /// The kernel positions seen from each element: `A(h_n⁻¹)·p` for every element `h_n` and
 /// grid position `p`, as `[N, k, k, 2]` (or `[B, N, k, k, 2]` for batched elements), last
-/// axis (y, x). This is the lifting convolution's kernel-net input (SPEC §6); the gradient
-/// reaches the angles (and θ behind them).
+/// axis (y, x). This is the lifting convolution's kernel-net input (docs/math.md §6); the
+/// gradient reaches the angles (and θ behind them).
 ///
 /// With A(h)⁻¹ = D(m)·R(-r): `y' = cos r·y - sin r·x`, `x' = m·(sin r·y + cos r·x)`.
 pub fn acted_grid<B: Backend, E: Element>(

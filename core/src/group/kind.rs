@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 
-/// The three groups of SPEC §1: translations T(2), roto-translations SE(2) and
+/// The three groups of docs/math.md §1: translations T(2), roto-translations SE(2) and
 /// roto-reflections with translations E(2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GroupKind {
@@ -29,8 +29,9 @@ impl GroupKind {
         }
     }
 
-    /// Dimension `s` of the stabiliser coordinates the kernel net sees (SPEC §2, §6):
-    /// 0 for T(2), 1 for SE(2) (the angle), 2 for E(2) (angle and mirror).
+    /// Dimension `s` of the stabiliser coordinates the kernel net sees
+    /// (docs/math.md §2, §6): 0 for T(2), 1 for SE(2) (the angle), 2 for E(2) (angle and
+    /// mirror).
     pub fn stabiliser_dim(self) -> usize {
         match self {
             GroupKind::T2 => 0,
@@ -53,8 +54,8 @@ impl GroupKind {
         }
     }
 
-    /// The number of rotations N_r drawn for N samples (SPEC §3): N for SE(2), N/2 for
-    /// E(2) (each rotation comes with both mirrors), 1 for T(2).
+    /// The number of rotations N_r drawn for N samples (docs/math.md §3): N for SE(2), N/2
+    /// for E(2) (each rotation comes with both mirrors), 1 for T(2).
     pub fn rotations_for(self, no_samples: usize) -> Result<usize> {
         match self {
             GroupKind::T2 => Ok(1),

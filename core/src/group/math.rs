@@ -1,5 +1,5 @@
-//! The group law in plain f64 on the host (SPEC §2): the definition the tensor code is
-//! tested against, and what equivariance tests use to transform inputs.
+//! The group law in plain f64 on the host (docs/math.md §2): the definition the tensor code
+//! is tested against, and what equivariance tests use to transform inputs.
 //!
 //! Rotations are angles in [0, 2π); an E(2) element is a rotation after a mirror,
 //! `(r, m)` acting on a position `p = (y, x)` (row, column) by
@@ -67,8 +67,8 @@ pub trait Group {
     fn inverse(a: &Self::Element) -> Self::Element;
     /// The matrix `A(a)` acting on `(y, x)`; `A(a·b) = A(a)·A(b)`.
     fn action_matrix(a: &Self::Element) -> Matrix2;
-    /// The coordinates the kernel net sees for a relative element (SPEC §2): the rotation
-    /// as `r/π - 1` in [-1, 1), then the mirror as ±1; `stabiliser_dim()` values.
+    /// The coordinates the kernel net sees for a relative element (docs/math.md §2): the
+    /// rotation as `r/π - 1` in [-1, 1), then the mirror as ±1; `stabiliser_dim()` values.
     fn kernel_coords(a: &Self::Element) -> Vec<f64>;
     /// Elements worth testing every property on (in the spirit of escnn's
     /// `testing_elements`): the multiples of 90° (with both mirrors for E(2)), which map

@@ -1,4 +1,4 @@
-//! Groups, sampled group elements and the coordinates kernel nets see (SPEC §1–§5).
+//! Groups, sampled group elements and the coordinates kernel nets see (docs/math.md §1–§5).
 //!
 //! Two levels:
 //!
@@ -8,7 +8,7 @@
 //! - **Tensors**: [`Elements`] holds sampled elements as tensors, so that gradients reach
 //!   the parameters they were drawn with. The functions a layer needs:
 //!
-//! | layer (SPEC §6)         | elements                                   | kernel-net input |
+//! | layer (docs/math.md §6) | elements                                   | kernel-net input |
 //! |-------------------------|--------------------------------------------|------------------|
 //! | lifting convolution     | [`sample_group`] (never partial)           | [`acted_grid`] `[N, k, k, 2]` |
 //! | group convolution       | input's, [`sample_group`], or [`PartialEquivariance::sample`] | [`group_conv_coords`] `[Nout, Nin, k, k, 2+s]` |

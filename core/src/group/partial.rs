@@ -1,5 +1,6 @@
-//! Learned partial equivariance (SPEC §4): the parameters a partial group convolution
-//! owns, how it samples its elements from them, what it reports, and the monotonic loss.
+//! Learned partial equivariance (docs/math.md §4): the parameters a partial group
+//! convolution owns, how it samples its elements from them, what it reports, and the
+//! monotonic loss.
 
 use super::bernoulli::{
     logistic_noise, relaxed_bernoulli, straight_through, KeepDraw, KeepParameterisation,
@@ -28,7 +29,7 @@ pub struct PartialConfig {
     pub method: SamplingMethod,
     /// How logits become keep probabilities.
     pub keep: KeepParameterisation,
-    /// Initial θ (SPEC: 1, the whole circle).
+    /// Initial θ (docs/math.md §4: 1, the whole circle).
     pub init_theta: f64,
     /// Initial logits of the discrete decisions (the reference uses 1).
     pub init_logit: f64,
@@ -417,7 +418,7 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
             Some((keep, mirror_gate)) => {
                 let with_mirror = keep[0];
                 let copies = if with_mirror { 2 } else { 1 };
-                // m = +1 for the first n samples, -1 for the copy (SPEC §3's order).
+                // m = +1 for the first n samples, -1 for the copy (as docs/math.md §3).
                 let m_rows: Vec<f64> = (0..rows * copies * n)
                     .map(|i| if i % (copies * n) < n { 1.0 } else { -1.0 })
                     .collect();

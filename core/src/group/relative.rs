@@ -1,5 +1,5 @@
 //! Relative group elements h_n⁻¹·g_j and the kernel-net inputs of group convolutions
-//! (SPEC §2, §6).
+//! (docs/math.md §2, §6).
 
 use super::concat::{concat_last, stack_last};
 use super::elements::wrap_offset;
@@ -103,7 +103,7 @@ pub fn relative_coords<B: Backend, E: Element>(
     }
 }
 
-/// The group convolution's kernel-net input (SPEC §6):
+/// The group convolution's kernel-net input (docs/math.md §6):
 /// `concat(A(h_n⁻¹)·p, coords(h_n⁻¹·g_j))` for every output element `h_n`, input element
 /// `g_j` and grid position `p`, as `[Nout, Nin, k, k, 2 + s]` (`[B, ..]` when batched).
 /// Reshape to `[Nout·Nin·k·k, 2 + s]` for the kernel net; its `[.., Cout·Cin]` output then

@@ -1,4 +1,4 @@
-//! Sampling the whole stabiliser (SPEC §3): deterministic grids (C_N, D_{N/2}) and
+//! Sampling the whole stabiliser (docs/math.md §3): deterministic grids (C_N, D_{N/2}) and
 //! stratified random grids with one random offset per draw.
 
 use super::{Elements, GroupKind};

@@ -1,4 +1,4 @@
-//! Continuous kernel nets (SPEC §7): small networks that map kernel-net coordinates
+//! Continuous kernel nets (docs/math.md §7): small networks that map kernel-net coordinates
 //! `[P, d]` (positions and relative group elements, see [`crate::group`]) to kernel values
 //! `[P, Cout·Cin]`, read as `[P, Cout, Cin]` (out-major).
 //!
@@ -35,7 +35,7 @@ use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The optimiser group a parameter belongs to (SPEC §10: three learning rates).
+/// The optimiser group a parameter belongs to (docs/math.md §10: three learning rates).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ParamRole {
     /// Ordinary weights: `train.lr`.

@@ -13,8 +13,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use num_traits::Float;
 
-/// A SIREN. Initialisation (SPEC §7): first layer W ~ U(-1/d, 1/d); every later layer,
-/// the output layer included, W ~ U(±√(6/fan_in)/ω0); all biases 0.
+/// A SIREN. Initialisation (docs/math.md §7): first layer W ~ U(-1/d, 1/d); every later
+/// layer, the output layer included, W ~ U(±√(6/fan_in)/ω0); all biases 0.
 #[derive(Clone, Debug)]
 pub struct Siren<B: Backend, E: Element> {
     in_dim: usize,

@@ -1,4 +1,4 @@
-//! The settings every convolution layer is built from (SPEC §3–§6, the config's
+//! The settings every convolution layer is built from (docs/math.md §3–§6, the config's
 //! `conv`, `base_group` and `kernel` sections).
 
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ pub struct ConvConfig {
     pub group: GroupKind,
     /// N, the number of samples of the whole group (even for E(2); ignored for T(2)).
     pub no_samples: usize,
-    /// Deterministic grid or stratified random draw (SPEC §3).
+    /// Deterministic grid or stratified random draw (docs/math.md §3).
     pub sampling: SamplingMethod,
     /// A group convolution draws its own output elements instead of reusing its input's.
     pub sample_per_layer: bool,
@@ -30,7 +30,7 @@ pub struct ConvConfig {
     /// same result).
     pub sample_per_batch_element: bool,
     /// The group convolution learns which subset of the group it is equivariant to
-    /// (SPEC §4). Lifting and pointwise convolutions are never partial.
+    /// (docs/math.md §4). Lifting and pointwise convolutions are never partial.
     pub partial: bool,
     /// How keep logits become keep probabilities (partial layers).
     pub keep: KeepParameterisation,

@@ -29,7 +29,7 @@ pub struct ForwardCtx<B: Backend, E: Element> {
     pub most_likely_in_eval: bool,
     /// When `Some`, every convolution (lifting, group and pointwise, in the order of the
     /// forward pass) pushes `‖sampled kernel‖₂ + ‖bias‖₂` (a rank-0 tensor) here: the
-    /// terms of SPEC §10's weight-decay penalty.
+    /// terms of the weight-decay penalty of docs/math.md §10.
     pub kernel_norms: Option<Vec<Tensor<B, E>>>,
 }
 

@@ -1,5 +1,5 @@
-//! The (partial) group convolution (SPEC §4, §6): a map on input elements g_1..g_Nin to a
-//! map on output elements h_1..h_Nout, with
+//! The (partial) group convolution (docs/math.md §4, §6): a map on input elements
+//! g_1..g_Nin to a map on output elements h_1..h_Nout, with
 //! `K[n][co, ci, j](p) = kernel_net(concat(A(h_n⁻¹)·p, coords(h_n⁻¹·g_j)))[co, ci]` on the
 //! circular support, summed over ci and j as one conv2d with Cin·Nin input channels
 //! (no 1/N factor).

@@ -1,6 +1,6 @@
 //! A feature map on the group: the tensor `[B, C, N, H, W]` together with the N group
-//! elements its samples belong to (SPEC §1), and the operations that keep or drop the
-//! group axis (pooling, activations, residual sums).
+//! elements its samples belong to (docs/math.md §1), and the operations that keep or drop
+//! the group axis (pooling, activations, residual sums).
 
 use crate::backend::Backend;
 use crate::element::Element;
@@ -102,8 +102,8 @@ impl<B: Backend, E: Element> GroupMap<B, E> {
     pub fn dropout_channels(&self, p: f64, rng: &mut Rng, training: bool) -> Result<Self> {
         self.map(|t| t.dropout_channels(p, rng, training))
     }
-    /// 2×2 max pooling with stride 2 on every group sample (SPEC §6); an odd last row
-    /// or column is dropped.
+    /// 2×2 max pooling with stride 2 on every group sample (docs/math.md §6); an odd last
+    /// row or column is dropped.
     pub fn spatial_max_pool(&self) -> Result<Self> {
         self.map(|t| t.max_pool2d())
     }

@@ -1,5 +1,5 @@
-//! The lifting convolution (SPEC §6): an image `[B, Cin, H, W]` to a map on the group
-//! `[B, Cout, N, H, W]`, `out[:, :, n] = conv2d(f, K_n) + bias` with
+//! The lifting convolution (docs/math.md §6): an image `[B, Cin, H, W]` to a map on the
+//! group `[B, Cout, N, H, W]`, `out[:, :, n] = conv2d(f, K_n) + bias` with
 //! `K_n[co, ci](p) = kernel_net(A(h_n⁻¹)·p)[co, ci]` on the circular support.
 
 use super::config::ConvConfig;

@@ -1,5 +1,5 @@
-//! The layers of partial group convolutional networks (SPEC §5–§6): lifting, group and
-//! pointwise group convolutions with continuous kernels, pooling and norms on maps over
+//! The layers of partial group convolutional networks (docs/math.md §5–§6): lifting, group
+//! and pointwise group convolutions with continuous kernels, pooling and norms on maps over
 //! the group.
 //!
 //! Every layer maps a [`GroupMap`] (a tensor `[B, C, N, H, W]` plus the N sampled group

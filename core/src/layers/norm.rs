@@ -1,6 +1,6 @@
-//! Norms on maps over the group (SPEC §6): batch norm over (B, N, H, W) per channel, layer
-//! norm over (C, N, H, W) with a per-channel affine, and the parameter-free per-sample
-//! norm over (N, H, W) used inside residual blocks.
+//! Norms on maps over the group (docs/math.md §6): batch norm over (B, N, H, W) per
+//! channel, layer norm over (C, N, H, W) with a per-channel affine, and the parameter-free
+//! per-sample norm over (N, H, W) used inside residual blocks.
 
 use super::group_map::GroupMap;
 use super::LayerParams;

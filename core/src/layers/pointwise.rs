@@ -1,6 +1,6 @@
-//! The pointwise group convolution (SPEC §6), the residual shortcut of CKResNet blocks:
-//! kernel size 1, the kernel net sees only `coords(h_n⁻¹·g_j)`, no bias, never partial,
-//! and its kernel net is half as wide as the block's.
+//! The pointwise group convolution (docs/math.md §6), the residual shortcut of CKResNet
+//! blocks: kernel size 1, the kernel net sees only `coords(h_n⁻¹·g_j)`, no bias, never
+//! partial, and its kernel net is half as wide as the block's.
 
 use super::config::ConvConfig;
 use super::conv_common::{

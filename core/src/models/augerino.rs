@@ -1,8 +1,8 @@
-//! The Augerino baselines (SPEC §8): a T(2) network applied to copies of the input
+//! The Augerino baselines (docs/math.md §8): a T(2) network applied to copies of the input
 //! transformed by group elements drawn from a learned subset, its logits averaged.
 //!
 //! The elements come from a [`PartialEquivariance`] over the whole group (random
-//! sampling): N' = ⌈N·|θ|⌉ rotations stratified over [-πθ, πθ) (SPEC §4) and, for
+//! sampling): N' = ⌈N·|θ|⌉ rotations stratified over [-πθ, πθ) (docs/math.md §4) and, for
 //! E(2), the mirrored copies when the mirror's keep decision says so. θ learns through
 //! the rotated images: [`transform_images`] is bilinear resampling written with
 //! differentiable ops, so the loss reaches θ through the sampling positions.
@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 
 /// `g·f` for every element `g = (r, m)` of `elements` (`[N]`, one set for the batch):
 /// `(g·f)(p) = f(A(g)⁻¹·p)` with positions `p = (y, x)` relative to the image centre
-/// ((H-1)/2, (W-1)/2) and `A(r, m) = R(r)·D(m)` as in SPEC §2, by bilinear
+/// ((H-1)/2, (W-1)/2) and `A(r, m) = R(r)·D(m)` as in docs/math.md §2, by bilinear
 /// interpolation with zeros outside the image. `images` `[B, C, H, W]` gives
 /// `[N·B, C, H, W]`, copy-major (copy n is rows n·B..(n+1)·B). Differentiable in the
 /// images and in the angles.

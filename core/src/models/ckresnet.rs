@@ -1,5 +1,5 @@
-//! CKResNet (SPEC §8): lifting convolution → norm → (pool if 0 ∈ pool_blocks) → ReLU;
-//! residual blocks; the last group convolution with `valid` padding → norm → ReLU;
+//! CKResNet (docs/math.md §8): lifting convolution → norm → (pool if 0 ∈ pool_blocks) →
+//! ReLU; residual blocks; the last group convolution with `valid` padding → norm → ReLU;
 //! global max pool (or a learned pooling); linear to the classes.
 
 use super::config::ModelConfig;
@@ -110,7 +110,7 @@ impl<B: Backend, E: Element> CKResBlock<B, E> {
 
 layer_params_from_children!(CKResBlock);
 
-/// The CKResNet of SPEC §8.
+/// The CKResNet of docs/math.md §8.
 #[derive(Clone, Debug)]
 pub struct CKResNet<B: Backend, E: Element> {
     lift: LiftingConv<B, E>,

@@ -1,5 +1,5 @@
-//! What a model is built from (SPEC §8): the architecture, its widths and where it pools,
-//! and the settings every convolution shares.
+//! What a model is built from (docs/math.md §8): the architecture, its widths and where it
+//! pools, and the settings every convolution shares.
 
 use crate::error::{Error, Result};
 use crate::group::{GroupKind, SamplingMethod};

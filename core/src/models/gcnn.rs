@@ -1,4 +1,4 @@
-//! GCNN (SPEC §8): lifting convolution → norm → ReLU; layers of group convolution →
+//! GCNN (docs/math.md §8): lifting convolution → norm → ReLU; layers of group convolution →
 //! norm → ReLU, a 2×2 pool after those in `pool_blocks` and channel dropout after those
 //! in `dropout_blocks`; mean over (N, H, W); linear to the classes.
 
@@ -55,7 +55,7 @@ impl<B: Backend, E: Element> GcnnLayer<B, E> {
 
 layer_params_from_children!(GcnnLayer);
 
-/// The GCNN of SPEC §8.
+/// The GCNN of docs/math.md §8.
 #[derive(Clone, Debug)]
 pub struct Gcnn<B: Backend, E: Element> {
     lift: LiftingConv<B, E>,

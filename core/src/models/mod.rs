@@ -1,5 +1,5 @@
-//! The networks of SPEC §8 — CKResNet, GCNN and the Augerino baselines — built from the
-//! layers of [`crate::layers`], behind one [`Model`] type the training loop drives.
+//! The networks of docs/math.md §8 — CKResNet, GCNN and the Augerino baselines — built from
+//! the layers of [`crate::layers`], behind one [`Model`] type the training loop drives.
 //!
 //! What a training loop calls:
 //!
@@ -99,7 +99,7 @@ pub enum BufferValue<B: Backend, E: Element> {
 /// The field names of a batch norm's running statistics, PyTorch's.
 const STAT_FIELDS: [&str; 3] = ["running_mean", "running_var", "num_batches_tracked"];
 
-/// A network of SPEC §8 with its config.
+/// A network of docs/math.md §8 with its config.
 #[derive(Clone, Debug)]
 pub struct Model<B: Backend, E: Element> {
     config: ModelConfig,
@@ -180,15 +180,15 @@ impl<B: Backend, E: Element> Model<B, E> {
     }
 
     /// `weight·Σ_l relu(θ_{l+1} - θ_l)` over consecutive partial group convolutions
-    /// (SPEC §4), rank 0; 0 when fewer than two layers have a θ.
+    /// (docs/math.md §4), rank 0; 0 when fewer than two layers have a θ.
     pub fn monotonic_loss(&self, weight: f64) -> Result<Tensor<B, E>> {
         monotonic_loss(&self.backend, &self.thetas(), weight)
     }
 
-    /// SPEC §10's weight-decay penalty `weight·Σ (‖sampled kernel‖₂ + ‖bias‖₂)` over
-    /// every convolution of the pass `ctx` ran (lifting, group and pointwise, as the
-    /// reference), rank 0. The context must have been made with
-    /// [`ForwardCtx::collecting_kernel_norms`] unless `weight` is 0.
+    /// The weight-decay penalty of docs/math.md §10,
+    /// `weight·Σ (‖sampled kernel‖₂ + ‖bias‖₂)` over every convolution of the pass `ctx`
+    /// ran (lifting, group and pointwise, as the reference), rank 0. The context must have
+    /// been made with [`ForwardCtx::collecting_kernel_norms`] unless `weight` is 0.
     pub fn weight_decay_penalty(
         &self,
         ctx: &ForwardCtx<B, E>,

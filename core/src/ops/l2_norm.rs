@@ -1,7 +1,7 @@
 //! The Euclidean norm of a whole tensor, with PyTorch's gradient at zero.
 //!
 //! `square → sum → sqrt` has the right value but, at x = 0 (e.g. a zero-initialised
-//! bias in the weight-decay penalty of SPEC §10), its gradient is `2x · 1/(2·0)` =
+//! bias in the weight-decay penalty of docs/math.md §10), its gradient is `2x · 1/(2·0)` =
 //! 0 · ∞ = NaN, which would poison every parameter on the first step. `torch.norm`
 //! gives the subgradient 0 there; so does this op.
 

@@ -1,5 +1,5 @@
 //! Normalisations of feature maps `[B, C, ...]` (images `[B, C, H, W]`, maps on the group
-//! `[B, C, N, H, W]`): batch, layer and per-sample per-channel norms (SPEC §6).
+//! `[B, C, N, H, W]`): batch, layer and per-sample per-channel norms (docs/math.md §6).
 //!
 //! The normalisations with batch statistics run as one recorded op on the backend's
 //! fused [`Backend::normalize_forward`] (statistics, normalisation and, for batch norm,
@@ -232,8 +232,8 @@ impl<B: Backend, E: Element> Tensor<B, E> {
         Ok(y)
     }
 
-    /// Layer normalisation as SPEC §6 defines it: each sample normalised over all its
-    /// axes but the batch axis 0 (C, N, H, W), then an optional per-channel (axis 1)
+    /// Layer normalisation as docs/math.md §6 defines it: each sample normalised over all
+    /// its axes but the batch axis 0 (C, N, H, W), then an optional per-channel (axis 1)
     /// affine `gamma`, `beta` (`[C]` each): PyTorch's GroupNorm with one group. The
     /// reference uses `eps` 1e-12.
     pub fn layer_norm(&self, gamma: Option<&Self>, beta: Option<&Self>, eps: E) -> Result<Self> {
@@ -246,9 +246,9 @@ impl<B: Backend, E: Element> Tensor<B, E> {
     }
 
     /// Parameter-free per-sample, per-channel normalisation over every axis after the
-    /// first two (N, H, W on group maps): the norm inside residual blocks (SPEC §6),
-    /// PyTorch's InstanceNorm without affine or running statistics. Needs rank 3 or more,
-    /// since on `[B, C]` each value would be normalised by itself.
+    /// first two (N, H, W on group maps): the norm inside residual blocks
+    /// (docs/math.md §6), PyTorch's InstanceNorm without affine or running statistics.
+    /// Needs rank 3 or more, since on `[B, C]` each value would be normalised by itself.
     pub fn instance_norm(&self, eps: E) -> Result<Self> {
         const OP: &str = "instance_norm";
         check_channels(OP, self)?;

@@ -1,9 +1,9 @@
 //! Parameter groups: which parameters share a learning rate and a weight decay.
 //!
-//! The trainer has three (SPEC §10): the partial-equivariance logits θ with `lr_probs`,
-//! the SIREN frequencies ω0 with `lr_omega0`, and everything else with `lr`. Each group
-//! keeps its *base* learning rate; a schedule scales the base rates into the *current*
-//! ones that the next step uses.
+//! The trainer has three (docs/math.md §10): the partial-equivariance logits θ with
+//! `lr_probs`, the SIREN frequencies ω0 with `lr_omega0`, and everything else with `lr`.
+//! Each group keeps its *base* learning rate; a schedule scales the base rates into the
+//! *current* ones that the next step uses.
 
 use crate::autodiff::ParamId;
 use crate::error::{Error, Result};

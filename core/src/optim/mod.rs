@@ -1,4 +1,5 @@
-//! Optimisers, parameter groups, gradient clipping and learning-rate schedules (SPEC §10).
+//! Optimisers, parameter groups, gradient clipping and learning-rate schedules
+//! (docs/math.md §10).
 //!
 //! - [`Optimizer`]: Adam ([`AdamConfig`]) or SGD ([`SgdConfig`]) with PyTorch's exact
 //!   update rules, over [`ParamGroup`]s that each have a base learning rate and weight

@@ -1,4 +1,4 @@
-//! Learning-rate schedules (SPEC §10): cosine with linear warm-up (stepped per
+//! Learning-rate schedules (docs/math.md §10): cosine with linear warm-up (stepped per
 //! iteration), multistep and exponential (per epoch), reduce-on-plateau (per epoch, on
 //! a validation metric), or constant.
 //!

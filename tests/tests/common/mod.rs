@@ -60,8 +60,8 @@ pub fn randomise<L: LayerParams<Bk, f64>>(layer: &mut L, rng: &mut Rng) {
     }
 }
 
-/// Host rotation of the last two axes by `k` quarter turns in the SPEC §2 direction,
-/// written out index by index: `out[i, j] = in[H-1-j, i]` per turn (NumPy's
+/// Host rotation of the last two axes by `k` quarter turns in the docs/math.md §2
+/// direction, written out index by index: `out[i, j] = in[H-1-j, i]` per turn (NumPy's
 /// `np.rot90(a, k=-1, axes=(-2, -1))`); with `mirror`, the columns are reversed first.
 /// Returns the values and the new dims.
 pub fn host_transform(v: &[f64], dims: &[usize], k: usize, mirror: bool) -> (Vec<f64>, Vec<usize>) {

@@ -135,7 +135,7 @@ macro_rules! choice {
 }
 
 choice! {
-    /// `net.type`: the network architecture (SPEC §8).
+    /// `net.type`: the network architecture (docs/math.md §8).
     NetType, "net type", default CKResNet {
         /// Residual network of partial group convolutions.
         CKResNet = "CKResNet" | "CKResNet2d",
@@ -162,7 +162,7 @@ impl NetType {
 
 choice! {
     /// `net.norm`: the normalisation after the lifting layer, each block and the last
-    /// convolution (SPEC §6).
+    /// convolution (docs/math.md §6).
     NormType, "norm", default BatchNorm {
         /// Per channel over (B, N, H, W).
         BatchNorm = "BatchNorm" | "BatchNorm3d",
@@ -183,7 +183,7 @@ choice! {
 }
 
 choice! {
-    /// `kernel.type`: the continuous kernel network (SPEC §7).
+    /// `kernel.type`: the continuous kernel network (docs/math.md §7).
     KernelType, "kernel type", default Siren {
         /// Sine layers then a linear one; uses `kernel.omega0`.
         Siren = "SIREN",
@@ -225,13 +225,13 @@ choice! {
 }
 
 choice! {
-    /// `base_group.name`: the group the network is equivariant to (SPEC §1).
+    /// `base_group.name`: the group the network is equivariant to (docs/math.md §1).
     ///
     /// The reference spells its groups `SE2` and `E2` and expresses T(2) as `SE2` with
     /// `no_samples = 1` and deterministic sampling; pgcnn accepts those spellings (and
     /// `SE(2)`, `E(2)`, `SO2`, `O2`) and names T(2) explicitly. A `T2` network is built
     /// the way the reference builds its T(2) baselines, SE(2) machinery with the single
-    /// identity sample, so its parameter counts match the reference's (BENCHMARKS.md).
+    /// identity sample, so its parameter counts match the reference's (docs/benchmarks.md).
     GroupName, "group", default Se2 {
         /// Rotations and translations: H = SO(2).
         Se2 = "SE2" | "SO2",
@@ -243,7 +243,7 @@ choice! {
 }
 
 choice! {
-    /// `base_group.sampling_method`: how group elements are drawn (SPEC §3).
+    /// `base_group.sampling_method`: how group elements are drawn (docs/math.md §3).
     SamplingMethod, "sampling method", default Deterministic {
         /// A stratified grid with a random offset, drawn anew each forward pass.
         Random = "random",
@@ -263,8 +263,9 @@ choice! {
 }
 
 choice! {
-    /// `train.scheduler`: the learning-rate schedule (SPEC §10). The reference leaves it
-    /// unset by default (no schedule); `none` and the empty string mean `constant`.
+    /// `train.scheduler`: the learning-rate schedule (docs/math.md §10). The reference
+    /// leaves it unset by default (no schedule); `none` and the empty string mean
+    /// `constant`.
     Scheduler, "scheduler", default Constant {
         /// The rate never changes (after any warm-up).
         Constant = "constant" | "none" | "",
@@ -282,7 +283,7 @@ choice! {
 }
 
 choice! {
-    /// `dataset` (SPEC §9). The spellings are the reference's; pgcnn adds
+    /// `dataset` (docs/math.md §9). The spellings are the reference's; pgcnn adds
     /// `rotMNIST-synthetic` (every digit at a uniform random angle, buildable from the
     /// embedded digits). `PCam` is read from HDF5 files by the cargo feature `pcam` (on
     /// by default); a pgcnn built without it accepts the name and refuses to load it.

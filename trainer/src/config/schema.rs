@@ -4,8 +4,8 @@
 //! it has the key; keys pgcnn adds are marked "pgcnn" below. Defaults are the
 //! reference's where its `config.yaml` gives a real value; where it leaves a key unset
 //! (`-1`, `""`, `0` placeholders that every experiment overrides) the default is the
-//! value of its rotMNIST CKResNet experiments and SPEC §10: CKResNet, 32 channels, 2
-//! blocks, BatchNorm, padding same, SIREN kernel (32 hidden, 3 layers, size 7, ω0 10),
+//! value of its rotMNIST CKResNet experiments and docs/math.md §10: CKResNet, 32 channels,
+//! 2 blocks, BatchNorm, padding same, SIREN kernel (32 hidden, 3 layers, size 7, ω0 10),
 //! SE(2) with 8 samples, batch 64, 300 epochs, lr 1e-3, rotMNIST.
 //!
 //! Every struct takes missing keys from its default and rejects unknown ones.
@@ -54,7 +54,7 @@ impl Default for Config {
     }
 }
 
-/// `net.*`: the architecture (SPEC §8).
+/// `net.*`: the architecture (docs/math.md §8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Net {
@@ -116,7 +116,7 @@ pub struct Conv {
     /// `conv.padding`: same or valid (the last CKResNet convolution is always valid).
     pub padding: Padding,
     /// `conv.partial_equiv`: learn the subset of the group each group convolution is
-    /// equivariant to (SPEC §4). Off = fully equivariant.
+    /// equivariant to (docs/math.md §4). Off = fully equivariant.
     pub partial_equiv: bool,
     /// `conv.bias`: a bias per output channel.
     pub bias: bool,
@@ -132,7 +132,7 @@ impl Default for Conv {
     }
 }
 
-/// `kernel.*`: the continuous kernel nets (SPEC §7).
+/// `kernel.*`: the continuous kernel nets (docs/math.md §7).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Kernel {
@@ -173,7 +173,7 @@ impl Default for Kernel {
     }
 }
 
-/// `base_group.*`: the group and its sampling (SPEC §1, §3, §4).
+/// `base_group.*`: the group and its sampling (docs/math.md §1, §3, §4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BaseGroup {
@@ -194,7 +194,7 @@ pub struct BaseGroup {
     pub gumbel_end_temp: f64,
     /// pgcnn: keep probabilities of discrete elements as the reference computes them,
     /// sigmoid(2·p) fed as logits (pinned between 0.5 and 0.73), instead of sigmoid(p)
-    /// (SPEC §4).
+    /// (docs/math.md §4).
     pub reference_keep_probs: bool,
 }
 
@@ -213,7 +213,7 @@ impl Default for BaseGroup {
     }
 }
 
-/// `train.*`: optimisation (SPEC §10).
+/// `train.*`: optimisation (docs/math.md §10).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Train {
@@ -233,7 +233,7 @@ pub struct Train {
     /// `train.weight_decay`: weight of Σ (‖sampled kernel‖₂ + ‖bias‖₂) over the group
     /// convolutions (a penalty in the loss, as the reference).
     pub weight_decay: f64,
-    /// `train.monotonic_decay_loss`: weight λ of Σ relu(θ_{l+1} - θ_l) (SPEC §4).
+    /// `train.monotonic_decay_loss`: weight λ of Σ relu(θ_{l+1} - θ_l) (docs/math.md §4).
     pub monotonic_decay_loss: f64,
     /// `train.optimizer`: Adam or SGD.
     pub optimizer: Optimizer,
@@ -318,7 +318,7 @@ impl Default for SchedulerParams {
     }
 }
 
-/// `dataset_params.*`: how the dataset is built and split (SPEC §9).
+/// `dataset_params.*`: how the dataset is built and split (docs/math.md §9).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatasetParams {

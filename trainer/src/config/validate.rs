@@ -275,7 +275,7 @@ impl Config {
     }
 
     /// Whether a CKResNet block has a pointwise group convolution as its shortcut
-    /// (widths differ, samples redrawn per layer, or a partial net; SPEC §8).
+    /// (widths differ, samples redrawn per layer, or a partial net; docs/math.md §8).
     fn has_pointwise_shortcut(&self) -> bool {
         if !self.net.net_type.is_ckresnet() || self.net.no_blocks == 0 {
             return false;

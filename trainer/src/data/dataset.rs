@@ -14,8 +14,8 @@ pub struct Normalization {
 /// A labelled image set held in memory.
 ///
 /// `images` has `len() · channels · height · width` values in `[N, C, H, W]` order (row =
-/// y, column = x, SPEC §1). The loaders scale pixels to `[0, 1]` and then, unless told
-/// not to, normalise them per channel (recorded in `normalization`).
+/// y, column = x, docs/math.md §1). The loaders scale pixels to `[0, 1]` and then, unless
+/// told not to, normalise them per channel (recorded in `normalization`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// Pixel values, `[N, C, H, W]`.

@@ -178,7 +178,7 @@ impl Default for DataParams {
 
 /// Loads dataset `name` from the directory `path` (`None`: the embedded digits, for the
 /// MNIST family) and splits it into train / validation / test, deterministically under
-/// `seed` (SPEC §9):
+/// `seed` (docs/math.md §9):
 ///
 /// - `mnist`, `rotmnist-synthetic`, `mnist6-180`, `mnist6-m`: built from the MNIST found
 ///   in `path` (the official train/test files, or one IDX pool) or the embedded 10,000
@@ -232,7 +232,7 @@ pub fn load(
                 // MNIST6-180 / MNIST6-M: split the digits first, then build every split, so
                 // that a six and its transformed copy always land in the same split. Every
                 // split is then exactly balanced, and a fully invariant model scores
-                // exactly 50% on each (SPEC §9).
+                // exactly 50% on each (docs/math.md §9).
                 MnistSource::Pool(pool) if paired => {
                     let digits =
                         split_pool(&pool, params.test_fraction, val_fraction, &mut split_rng)?;

@@ -1,4 +1,4 @@
-//! Datasets built from any MNIST: MNIST6-180, MNIST6-M (SPEC §9) and a synthetic
+//! Datasets built from any MNIST: MNIST6-180, MNIST6-M (docs/math.md §9) and a synthetic
 //! rotMNIST. They work on pixels in `[0, 1]`, before normalisation, so that the zero fill
 //! of a rotation is the background.
 

@@ -1,6 +1,6 @@
-//! The dataset layer (SPEC §9): loaders for MNIST (IDX, raw or gzip), the embedded 10,000
-//! digits, rotMNIST (`.amat`) and a synthetic rotMNIST, MNIST6-180 and MNIST6-M, CIFAR-10,
-//! CIFAR-100 and STL-10 (binary versions), PCam (HDF5, cargo feature `pcam`);
+//! The dataset layer (docs/math.md §9): loaders for MNIST (IDX, raw or gzip), the embedded
+//! 10,000 digits, rotMNIST (`.amat`) and a synthetic rotMNIST, MNIST6-180 and MNIST6-M,
+//! CIFAR-10, CIFAR-100 and STL-10 (binary versions), PCam (HDF5, cargo feature `pcam`);
 //! deterministic train / validation / test splits; and mini-batch iteration.
 //!
 //! Conventions:
@@ -10,8 +10,8 @@
 //!   it (0.1307, 0.3081), rotMNIST (0.13, 0.297), CIFAR-10 (ImageNet's statistics, as the
 //!   reference), CIFAR-100, STL-10 and PCam their own; see [`DatasetName::normalization`].
 //!   [`DataParams::normalize`] turns it off.
-//! - Rotations follow SPEC §2 (see [`rotate`]): `out(p) = in(A(g)⁻¹·p)` about the image
-//!   centre, bilinear with zero fill, exact for multiples of 90°.
+//! - Rotations follow docs/math.md §2 (see [`rotate`]): `out(p) = in(A(g)⁻¹·p)` about the
+//!   image centre, bilinear with zero fill, exact for multiples of 90°.
 //! - Bad input is an error, never a panic: every parser takes bytes (`&[u8]`) as well as
 //!   paths, and checks the sizes a header claims against the bytes present before it
 //!   allocates.

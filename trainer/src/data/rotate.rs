@@ -1,4 +1,5 @@
-//! Rotating and mirroring images about their centre, with the conventions of SPEC §2.
+//! Rotating and mirroring images about their centre, with the conventions of
+//! docs/math.md §2.
 //!
 //! An element (r, m) of O(2) acts on a position p = (y, x) relative to the image centre
 //! ((H-1)/2, (W-1)/2) by A(r, m) = R(r)·D(m), R(r) = [[cos r, sin r], [-sin r, cos r]],

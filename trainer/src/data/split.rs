@@ -1,9 +1,10 @@
-//! Train / validation / test splits (SPEC §9), deterministic under the seed.
+//! Train / validation / test splits (docs/math.md §9), deterministic under the seed.
 //!
 //! A carved part takes `floor(n · fraction)` images chosen by a seeded shuffle; both parts
 //! keep the original order of their images. So 2,028 MNIST6-180 images with a test
-//! fraction of 0.2 give 1,623 / 405 (as BENCHMARKS.md), and a 12,000-image rotMNIST
-//! training file with a validation fraction of 1/6 gives 10,000 / 2,000.
+//! fraction of 0.2 give 1,623 / 405 (the reference's split, docs/benchmarks.md §5), and
+//! a 12,000-image rotMNIST training file with a validation fraction of 1/6 gives 10,000 /
+//! 2,000.
 
 use pgcnn_core::rng::Rng;
 

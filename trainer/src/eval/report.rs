@@ -25,10 +25,10 @@ use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// How the transformations act, stated in every JSON report.
-pub const CONVENTION: &str = "SPEC §2: mirror x first (if mirror), then rotate by angle \
-    degrees about the image centre, positive = clockwise as displayed (rows downwards); \
-    exact pixel permutation for multiples of 90° on square images, else bilinear with \
-    zero (background) fill";
+pub const CONVENTION: &str = "docs/math.md §2: mirror x first (if mirror), then rotate by \
+    angle degrees about the image centre, positive = clockwise as displayed (rows \
+    downwards); exact pixel permutation for multiples of 90° on square images, else \
+    bilinear with zero (background) fill";
 
 /// Everything `pgcnn eval` reports.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,5 +1,5 @@
 //! The transformations `pgcnn eval` applies to the images: a rotation by an angle in
-//! degrees, optionally after a mirror, with the conventions of SPEC §2 and
+//! degrees, optionally after a mirror, with the conventions of docs/math.md §2 and
 //! [`crate::data::rotate`].
 //!
 //! The element g = (r, m) of O(2) moves the content at position p (relative to the image

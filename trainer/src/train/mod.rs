@@ -1,4 +1,4 @@
-//! `pgcnn train`: everything of SPEC §10 — Adam or SGD with three parameter groups,
+//! `pgcnn train`: everything of docs/math.md §10 — Adam or SGD with three parameter groups,
 //! the learning-rate schedules, the Gumbel temperature schedule, the monotonic and
 //! weight-decay penalties, gradient clipping, the best model chosen on validation
 //! accuracy (ties broken by loss), its test accuracy at the end — with metrics,

@@ -30,7 +30,8 @@ pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Splits> {
         .with_context(|| format!("loading dataset {}", config.dataset.as_str()))
 }
 
-/// Learning rate of a group: 0 in the config means "the same as train.lr" (SPEC §10).
+/// Learning rate of a group: 0 in the config means "the same as train.lr"
+/// (docs/math.md §10).
 fn or_main(lr: f64, main: f64) -> f64 {
     if lr == 0.0 {
         main
@@ -39,10 +40,10 @@ fn or_main(lr: f64, main: f64) -> f64 {
     }
 }
 
-/// The optimiser of SPEC §10: three parameter groups (everything else at `train.lr`,
-/// θ / keep logits at `train.lr_probs`, a learned SIREN ω0 at `train.lr_omega0`).
-/// `train.weight_decay` is not an L2 term of the optimiser but the kernel-norm penalty
-/// added to the loss, as the reference does.
+/// The optimiser of docs/math.md §10: three parameter groups (everything else at
+/// `train.lr`, θ / keep logits at `train.lr_probs`, a learned SIREN ω0 at
+/// `train.lr_omega0`). `train.weight_decay` is not an L2 term of the optimiser but the
+/// kernel-norm penalty added to the loss, as the reference does.
 pub fn build_optimizer<B: Backend>(
     config: &Config,
     model: &Model<B, f32>,

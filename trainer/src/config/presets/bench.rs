@@ -1,5 +1,5 @@
-//! The benchmark configs of BENCHMARKS.md, under the names its table uses, and the two
-//! demos built on the smallest of them.
+//! The benchmark configs of docs/benchmarks.md, under the names its table uses, and the
+//! two demos built on the smallest of them.
 //!
 //! Six of the benchmark configs are reference experiments (the table's settings are
 //! theirs), so they share those experiments' settings. `small_se2_partial` is the
@@ -11,10 +11,10 @@ use super::reference::{
 };
 use super::Preset;
 
-/// BENCHMARKS.md's `small_se2_partial` network: SE(2) with 4 samples drawn at random per
-/// layer, partial, SIREN kernel nets (16 hidden, 3 layers, ω0 10, size 7), CKResNet of
-/// 8 channels with 2 blocks, pooling after the lifting layer and block 1, Adam at 1e-3
-/// for every parameter, batch 64, no schedule.
+/// The `small_se2_partial` network of docs/benchmarks.md: SE(2) with 4 samples drawn at
+/// random per layer, partial, SIREN kernel nets (16 hidden, 3 layers, ω0 10, size 7),
+/// CKResNet of 8 channels with 2 blocks, pooling after the lifting layer and block 1, Adam
+/// at 1e-3 for every parameter, batch 64, no schedule.
 const SMALL_SE2: &str = "base_group.name=SE2 base_group.no_samples=4 \
     base_group.sample_per_batch_element=false base_group.sample_per_layer=true \
     base_group.sampling_method=random \
@@ -27,7 +27,7 @@ const SMALL_SE2: &str = "base_group.name=SE2 base_group.no_samples=4 \
     train.scheduler=constant train.scheduler_params.warmup_epochs=0 seed=0";
 
 /// The demos: `small_se2_partial`'s network on MNIST6-180 built from the embedded
-/// digits, as BENCHMARKS.md's "Reference accuracy on the embedded digits" runs it.
+/// digits, as the reference's accuracy runs of docs/benchmarks.md §5 use it.
 /// 20 epochs: the reference's partial run was at 99.8% by epoch 5, and one epoch of
 /// 1,461 images is a few seconds on 2 cores.
 const DEMO: &str = "dataset=MNIST6-180 train.epochs=20";
@@ -50,7 +50,8 @@ pub(super) const DEMOS: &[Preset] = &[
     },
 ];
 
-/// The configs of BENCHMARKS.md's table, in its order, with its parameter counts.
+/// The configs of the table of docs/benchmarks.md, in its order, with its parameter
+/// counts.
 pub(super) const BENCHMARKS: &[Preset] = &[
     Preset {
         name: "small_se2_partial",

@@ -1,5 +1,5 @@
 //! Named configs: the reference's experiments (its EXPERIMENTS.md), the benchmark
-//! configs of BENCHMARKS.md, and two demos that train in minutes on 2 cores.
+//! configs of docs/benchmarks.md, and two demos that train in minutes on 2 cores.
 //!
 //! A preset is a list of `key=value` settings applied to the default config with
 //! [`Config::apply_override`], like the reference's command lines applied to its
@@ -27,7 +27,7 @@ pub struct Preset {
     /// Groups of space-separated `key=value` settings, applied in order to the default.
     settings: &'static [&'static str],
     /// The parameter count of the reference implementation's model for this config,
-    /// where BENCHMARKS.md lists it.
+    /// where docs/benchmarks.md lists it.
     pub reference_params: Option<usize>,
 }
 

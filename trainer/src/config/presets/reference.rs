@@ -5,7 +5,7 @@
 
 use super::Preset;
 
-/// A preset of the reference's (BENCHMARKS.md gives no parameter count for it).
+/// A preset of the reference's (docs/benchmarks.md gives no parameter count for it).
 const fn experiment(
     name: &'static str,
     summary: &'static str,
@@ -67,7 +67,7 @@ const MNIST6_KERNEL: &str = "kernel.no_hidden=32 kernel.no_layers=3 kernel.size=
 const MNIST6_NET: &str = "net.dropout=0 net.no_blocks=2 net.pool_blocks=[1,2] net.type=CKResNet";
 const MNIST6_TRAIN: &str = "seed=0 train.batch_size=64 train.epochs=300 train.lr=0.001";
 
-// Settings the benchmark configs share with an experiment (BENCHMARKS.md).
+// Settings the benchmark configs share with an experiment (docs/benchmarks.md §1).
 
 /// `mnist6-180-ckresnet-se2-partial`.
 pub(super) const MNIST6_180_CK_SE2_PARTIAL: &[&str] = &[
