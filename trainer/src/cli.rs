@@ -9,7 +9,7 @@ use crate::bench::{kernel_bench, KernelBenchOptions};
 use crate::bench_model::{model_bench, ModelBenchOptions};
 use crate::config::{build_config, presets_table};
 use crate::device::DeviceSpec;
-use crate::threads::configure_threads;
+use crate::threads::{configure_threads, on_pool};
 use crate::train::{install_interrupt_handler, train, Interrupted, TrainOptions};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
@@ -198,7 +198,11 @@ pub fn describe(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> Result<()> {
     let threads = configure_threads(cli.threads)?;
-    match cli.command {
+    on_pool(|| run_command(cli.command, threads))
+}
+
+fn run_command(command: Command, threads: usize) -> Result<()> {
+    match command {
         Command::Train(args) => train_command(args),
         Command::Presets(args) => presets_command(args),
         Command::Report(args) => {

@@ -48,7 +48,7 @@ fn rotmnist_se2_partial_has_the_arithmetic_of_benchmarks_md() {
         .filter(|l| l.name == "blocks.0.conv1" || l.name == "blocks.0.conv2")
         .map(|l| l.desc.flops())
         .sum();
-    // 80.6 of 143.7 G multiply-adds: "half" in BENCHMARKS.md's words.
+    // 80.6 of 143.7 G multiply-adds: "half" in the words of docs/benchmarks.md.
     let share = block1 / forward;
     assert!((share - 0.56).abs() < 0.01, "{share}");
     let b1 = &layers

@@ -1,9 +1,9 @@
 //! The arithmetic of a model, counted from its config: the shape of every convolution
-//! as one `conv2d`, the way BENCHMARKS.md counts it.
+//! as one `conv2d`, the way docs/benchmarks.md counts it.
 //!
 //! A group convolution from `Cin` channels on `Nin` samples to `Cout` channels on
 //! `Nout` samples is one conv2d with `Cin·Nin` input and `Cout·Nout` output channels
-//! (SPEC §6), so its forward costs `2·B·Cout·Nout·H'·W'·Cin·Nin·k²` flops; the lifting
+//! (docs/math.md §6), so its forward costs `2·B·Cout·Nout·H'·W'·Cin·Nin·k²` flops; the lifting
 //! convolution has `Nin = 1`, a residual shortcut `k = 1`. The count assumes every
 //! layer keeps all of its group's samples, as a partial layer does at θ = 1 (its
 //! initial value). A trained partial layer with θ < 1, or an E(2) layer that drops its
