@@ -222,25 +222,23 @@ unsafe fn columns<T: Lane, const W: usize, const FUSED: bool>(
 ) {
     let full = cols / W * W;
     for j in (j0..j0 + full).step_by(W) {
-        // The next strip's rows of `b` are far apart (one stream per row, more than the
-        // hardware prefetcher follows): ask for them while this strip computes.
-        if j + 2 * W <= j0 + full {
-            for p in 0..ops.k {
-                // SAFETY: row p, columns j + W..j + 2W of b are inside its view.
-                let next = unsafe { ops.b.add(p * ops.ldb + j + W) };
-                prefetch(next as *const u8);
-                prefetch(next.wrapping_add(W / 2) as *const u8);
-            }
-        }
+        // The first tile of a strip also asks for the strip after next: the rows of `b`
+        // are far apart (one stream per row, more than the hardware prefetcher follows).
+        let ahead = if j + 3 * W <= j0 + full {
+            Some(j + 2 * W)
+        } else {
+            None
+        };
         let mut i = 0;
         while i + R <= ops.m {
-            // SAFETY: rows i..i + R and columns j..j + W are inside the views.
-            unsafe { tile::<T, R, W, FUSED>(ops, i, j) };
+            // SAFETY: rows i..i + R and columns j..j + W are inside the views, and so are
+            // the prefetched columns.
+            unsafe { tile::<T, R, W, FUSED>(ops, i, j, if i == 0 { ahead } else { None }) };
             i += R;
         }
         while i < ops.m {
             // SAFETY: as above, one row.
-            unsafe { tile::<T, 1, W, FUSED>(ops, i, j) };
+            unsafe { tile::<T, 1, W, FUSED>(ops, i, j, if i == 0 { ahead } else { None }) };
             i += 1;
         }
     }
@@ -275,15 +273,22 @@ fn prefetch(p: *const u8) {
     let _ = p;
 }
 
-/// One `RR × W` tile of `c` at `(i, j)`, accumulated over all of `k` in registers.
+/// One `RR × W` tile of `c` at `(i, j)`, accumulated over all of `k` in registers,
+/// prefetching the rows of `b` at `prefetch_column` on the way.
 #[inline(always)]
 unsafe fn tile<T: Lane, const RR: usize, const W: usize, const FUSED: bool>(
     ops: Operands<T>,
     i: usize,
     j: usize,
+    prefetch_column: Option<usize>,
 ) {
     let mut acc = [[T::ZERO; W]; RR];
     for p in 0..ops.k {
+        if let Some(col) = prefetch_column {
+            let next = ops.b.wrapping_add(p * ops.ldb + col);
+            prefetch(next as *const u8);
+            prefetch(next.wrapping_add(W / 2) as *const u8);
+        }
         // SAFETY: row p, columns j..j + W of b are inside its view.
         let b: [T; W] =
             unsafe { core::ptr::read_unaligned(ops.b.add(p * ops.ldb + j) as *const [T; W]) };
