@@ -11,6 +11,7 @@ use pgcnn_core::backend::GemmDesc;
 use pgcnn_core::{Element, Result};
 use rayon::prelude::*;
 use std::any::TypeId;
+use std::mem::MaybeUninit;
 
 /// Products smaller than this many flops run on the calling thread: below it, handing
 /// out tasks costs more than the arithmetic (about 30 µs of one core).
@@ -85,6 +86,46 @@ pub(crate) fn gemm_serial<E: Element>(
             (b.data.as_ptr(), b.rs, b.cs),
             beta,
             (c.data.as_mut_ptr(), c.rs, c.cs),
+        )
+    }
+}
+
+/// [`gemm_serial`] into a row-major view (`a.rows × b.cols`, rows `rs` apart) of memory
+/// that may not be written yet: with `beta == 0` nothing of `c` is read.
+///
+/// # Safety
+/// With `beta != 0`, every element of the view must have been written before.
+pub(crate) unsafe fn gemm_serial_into<E: Element>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: &mut [MaybeUninit<E>],
+    rs: usize,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(b.rows == k, "gemm: operand sizes disagree");
+    assert!(
+        extent(m, k, a.rs, a.cs) <= a.data.len(),
+        "gemm: a out of bounds"
+    );
+    assert!(
+        extent(k, n, b.rs, b.cs) <= b.data.len(),
+        "gemm: b out of bounds"
+    );
+    assert!(extent(m, n, rs, 1) <= c.len(), "gemm: c out of bounds");
+    assert!(m < 2 || n <= rs, "gemm: rows of c overlap");
+    // SAFETY: the asserts keep every access inside the slices; `c` is borrowed mutably;
+    // with beta == 0 the product only writes `c`, else the caller vouches that the view
+    // holds values.
+    unsafe {
+        gemm_raw(
+            alpha,
+            (m, k, n),
+            (a.data.as_ptr(), a.rs, a.cs),
+            (b.data.as_ptr(), b.rs, b.cs),
+            beta,
+            (c.as_mut_ptr() as *mut E, rs, 1),
         )
     }
 }

@@ -17,6 +17,7 @@ use crate::gemm::{gemm_cols_parallel, MatMut, MatRef};
 use pgcnn_core::Element;
 use rayon::prelude::*;
 use std::any::TypeId;
+use std::mem::MaybeUninit;
 
 /// Rows per tile.
 const R: usize = 6;
@@ -93,78 +94,119 @@ unsafe impl<T: Send> Send for Operands<T> {}
 // SAFETY: as above.
 unsafe impl<T: Sync> Sync for Operands<T> {}
 
-/// `c = a · b` (`c` written, not read) with `isa`'s tiles, the columns in `parts` blocks on
-/// rayon's threads. Falls back to matrixmultiply for element types other than f32 and
-/// f64. Panics (at every call site, never) when the views leave their slices.
-pub(crate) fn product<E: Element>(
+/// `c = a · b` into memory not written yet, with the best instruction set of the machine:
+/// `c` holds the `a.rows × b.cols` result with row stride `ldc`, every element of which is
+/// written (the elements between the rows are left as they are). The columns run in
+/// `parts` blocks on rayon's threads. Panics (at every call site, never) when a view
+/// leaves its slice.
+pub(crate) fn product_into<E: Element>(
     a: MatRef<'_, E>,
     b: MatRef<'_, E>,
-    c: MatMut<'_, E>,
+    c: &mut [MaybeUninit<E>],
+    ldc: usize,
     parts: usize,
 ) {
-    product_with(best_isa(), a, b, c, parts)
+    product_into_with(best_isa(), a, b, c, ldc, parts)
 }
 
-/// [`product`] with a chosen instruction set (at most the machine's; tests force each).
-pub(crate) fn product_with<E: Element>(
+/// [`product_into`] with a chosen instruction set (at most the machine's; tests force
+/// each).
+pub(crate) fn product_into_with<E: Element>(
     isa: Isa,
     a: MatRef<'_, E>,
     b: MatRef<'_, E>,
-    c: MatMut<'_, E>,
+    c: &mut [MaybeUninit<E>],
+    ldc: usize,
     parts: usize,
 ) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    let plain = a.rs == k && a.cs == 1 && b.cs == 1 && c.cs == 1;
-    assert!(
-        b.rows == k && c.rows == m && c.cols == n,
-        "wide product: sizes disagree"
-    );
-    if !plain {
+    assert_eq!(b.rows, a.cols, "wide product: sizes disagree");
+    let (len, ptr) = (c.len(), c.as_mut_ptr() as *mut E);
+    if !in_place(isa, a, b, ptr, len, ldc, parts) {
+        // Element types other than f32 and f64 (none today): initialise, then multiply.
+        for v in c.iter_mut() {
+            v.write(E::zero());
+        }
+        // SAFETY: every element of `c` was just written.
+        let data = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+        let c = MatMut {
+            data,
+            rows: a.rows,
+            cols: b.cols,
+            rs: ldc,
+            cs: 1,
+        };
         gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts);
-        return;
+    }
+}
+
+/// The tiled product into `c` (`len` elements from `c`, the result's rows `ldc` apart,
+/// written without being read), or false, doing nothing, for layouts and element types
+/// it does not handle. Panics (at every call site, never) when a view leaves its slice.
+fn in_place<E: Element>(
+    isa: Isa,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    c: *mut E,
+    len: usize,
+    ldc: usize,
+    parts: usize,
+) -> bool {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if a.rs != k || a.cs != 1 || b.cs != 1 {
+        return false;
     }
     let fits = |len: usize, rows: usize, cols: usize, rs: usize| {
         rows == 0 || cols == 0 || (rows - 1) * rs + cols <= len
     };
     assert!(
-        fits(a.data.len(), m, k, k)
-            && fits(b.data.len(), k, n, b.rs)
-            && fits(c.data.len(), m, n, c.rs),
+        fits(a.data.len(), m, k, k) && fits(b.data.len(), k, n, b.rs) && fits(len, m, n, ldc),
         "wide product: a view leaves its slice"
     );
-    assert!(m < 2 || n <= c.rs, "wide product: rows of c overlap");
+    assert!(m < 2 || n <= ldc, "wide product: rows of c overlap");
     if m == 0 || n == 0 {
-        return;
+        return true;
     }
+    let ldb = b.rs;
+    let ops = |a: *const E, b: *const E, c: *mut E| Operands {
+        m,
+        k,
+        n,
+        a,
+        b,
+        ldb,
+        c,
+        ldc,
+    };
     if TypeId::of::<E>() == TypeId::of::<f32>() {
-        let ops = Operands {
-            m,
-            k,
-            n,
-            a: a.data.as_ptr() as *const f32,
-            b: b.data.as_ptr() as *const f32,
-            ldb: b.rs,
-            c: c.data.as_mut_ptr() as *mut f32,
-            ldc: c.rs,
-        };
-        // SAFETY: E is f32; the asserts above keep every access inside the slices, and `c`
-        // is borrowed mutably for the call.
-        unsafe { run::<f32, 32>(isa, ops, parts) }
+        let o = ops(a.data.as_ptr(), b.data.as_ptr(), c);
+        // SAFETY: E is f32 (same TypeId), so the casts are identities; the asserts above
+        // keep every access inside the slices, and the caller holds `c` exclusively.
+        unsafe { run::<f32, 32>(isa, o.cast(), parts) };
+        true
     } else if TypeId::of::<E>() == TypeId::of::<f64>() {
-        let ops = Operands {
-            m,
-            k,
-            n,
-            a: a.data.as_ptr() as *const f64,
-            b: b.data.as_ptr() as *const f64,
-            ldb: b.rs,
-            c: c.data.as_mut_ptr() as *mut f64,
-            ldc: c.rs,
-        };
+        let o = ops(a.data.as_ptr(), b.data.as_ptr(), c);
         // SAFETY: as above, with E = f64.
-        unsafe { run::<f64, 16>(isa, ops, parts) }
+        unsafe { run::<f64, 16>(isa, o.cast(), parts) };
+        true
     } else {
-        gemm_cols_parallel(E::one(), a, b, E::zero(), c, parts);
+        false
+    }
+}
+
+impl<T> Operands<T> {
+    /// The same operands seen as another element type (of the same size, checked by the
+    /// caller through its TypeId).
+    fn cast<U>(self) -> Operands<U> {
+        Operands {
+            m: self.m,
+            k: self.k,
+            n: self.n,
+            a: self.a as *const U,
+            b: self.b as *const U,
+            ldb: self.ldb,
+            c: self.c as *mut U,
+            ldc: self.ldc,
+        }
     }
 }
 
@@ -336,32 +378,24 @@ mod tests {
             let want = plain(m, k, n, &a, &b, ldb);
             let ae: Vec<E> = a.iter().map(|&v| E::from_f64(v)).collect();
             let be: Vec<E> = b.iter().map(|&v| E::from_f64(v)).collect();
-            let mut c = vec![E::from_f64(f64::NAN); m * n];
-            product_with(
-                isa,
-                MatRef {
-                    data: &ae,
-                    rows: m,
-                    cols: k,
-                    rs: k,
-                    cs: 1,
-                },
-                MatRef {
-                    data: &be,
-                    rows: k,
-                    cols: n,
-                    rs: ldb,
-                    cs: 1,
-                },
-                MatMut {
-                    data: &mut c,
-                    rows: m,
-                    cols: n,
-                    rs: n,
-                    cs: 1,
-                },
-                parts,
-            );
+            let mut c: Vec<E> = Vec::with_capacity(m * n);
+            let a = MatRef {
+                data: &ae,
+                rows: m,
+                cols: k,
+                rs: k,
+                cs: 1,
+            };
+            let b = MatRef {
+                data: &be,
+                rows: k,
+                cols: n,
+                rs: ldb,
+                cs: 1,
+            };
+            product_into_with(isa, a, b, &mut c.spare_capacity_mut()[..m * n], n, parts);
+            // SAFETY: the product writes all m · n elements of its result.
+            unsafe { c.set_len(m * n) };
             // Small integers: every path is exact.
             for (g, w) in c.iter().zip(&want) {
                 assert_eq!(Element::to_f64(*g), *w, "{isa:?} {m}×{k}×{n}");

@@ -23,7 +23,7 @@ mod products;
 mod transform;
 
 use super::Geometry;
-use crate::transpose::par_transpose;
+use crate::transpose::transposed;
 use dft::{Placement, Sizes};
 use pgcnn_core::Element;
 use products::{Job, Operand, Target};
@@ -207,9 +207,7 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Ve
     let dws = products::run(&jobs, s.freqs(), cout * cig);
     let sig = kernel_signal(g);
     let taps_first = transform::synthesise(&dws, cout * cig, sig, &s);
-    let mut dw = vec![E::zero(); cout * cig * taps];
-    par_transpose(&taps_first, taps, cout * cig, &mut dw);
-    dw
+    transposed(&taps_first, taps, cout * cig)
 }
 
 /// The spectrum `[re/im][f][q]` of `planes` images `src [q][n_h][n_w]`.
@@ -220,8 +218,7 @@ fn image_spectrum<E: Element>(
     n_w: usize,
     s: &Sizes,
 ) -> Vec<E> {
-    let mut t = vec![E::zero(); src.len()];
-    par_transpose(src, planes, n_h * n_w, &mut t);
+    let t = transposed(src, planes, n_h * n_w);
     let sig = Signal {
         n_h,
         n_w,
@@ -246,9 +243,7 @@ fn image_planes<E: Element>(
         at_w: Placement::Image,
     };
     let t = transform::synthesise(spec, planes, sig, s);
-    let mut out = vec![E::zero(); t.len()];
-    par_transpose(&t, n_h * n_w, planes, &mut out);
-    out
+    transposed(&t, n_h * n_w, planes)
 }
 
 /// Where the kernel's taps sit on the circles.
@@ -267,7 +262,6 @@ fn kernel_signal(g: &Geometry) -> Signal {
 fn kernel_spectrum<E: Element>(w: &[E], g: &Geometry, s: &Sizes) -> Vec<E> {
     let planes = g.cout * g.cin_g();
     let taps = g.kh * g.kw;
-    let mut t = vec![E::zero(); w.len()];
-    par_transpose(w, planes, taps, &mut t);
+    let t = transposed(w, planes, taps);
     transform::analyse(&t, planes, kernel_signal(g), s)
 }

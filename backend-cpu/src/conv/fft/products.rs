@@ -4,9 +4,10 @@
 //! Spectra are `[re/im][f][..]` (see [`transform`](super::transform)), so the real and
 //! imaginary matrices of one frequency are two contiguous blocks, one in each half.
 
-use crate::gemm::{gemm_serial, MatMut, MatRef};
+use crate::gemm::{gemm_serial_into, MatRef};
 use pgcnn_core::Element;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// One frequency's operand: the real and imaginary parts of a matrix, each `rows × cols`
 /// with strides `(rs, cs)`, starting at `offset` within the frequency's block.
@@ -57,10 +58,21 @@ pub(crate) struct Job<'a, E> {
 }
 
 /// Runs every job at every one of `freqs` frequencies into a fresh spectrum
-/// `[re/im][f][block]` (elements no job writes are zero).
+/// `[re/im][f][block]`. The jobs' targets must cover each block exactly once (checked):
+/// the spectrum is not zeroed first, every element is written by a product.
 pub(crate) fn run<E: Element>(jobs: &[Job<'_, E>], freqs: usize, block: usize) -> Vec<E> {
-    let mut out = vec![E::zero(); 2 * freqs * block];
-    let (re, im) = out.split_at_mut(freqs * block);
+    assert!(
+        jobs.iter()
+            .all(|j| j.a.cols == j.b.rows && (j.a.rows, j.b.cols) == (j.out.rows, j.out.cols)),
+        "FFT products: operand and target sizes disagree"
+    );
+    assert!(
+        covers_once(jobs, block),
+        "FFT products: the jobs' targets do not cover the block exactly once"
+    );
+    let len = 2 * freqs * block;
+    let mut out: Vec<E> = Vec::with_capacity(len);
+    let (re, im) = out.spare_capacity_mut()[..len].split_at_mut(freqs * block);
     re.par_chunks_mut(block.max(1))
         .zip(im.par_chunks_mut(block.max(1)))
         .enumerate()
@@ -69,32 +81,49 @@ pub(crate) fn run<E: Element>(jobs: &[Job<'_, E>], freqs: usize, block: usize) -
                 one(job, f, freqs, re, im);
             }
         });
+    // SAFETY: every block of both parts is covered by the jobs' targets (asserted above),
+    // each of which `one` writes in full.
+    unsafe { out.set_len(len) };
     out
+}
+
+/// Whether the targets of `jobs` together hold every element of a `block` exactly once.
+fn covers_once<E>(jobs: &[Job<'_, E>], block: usize) -> bool {
+    let mut seen = vec![false; block];
+    for t in jobs.iter().map(|j| j.out) {
+        for r in 0..t.rows {
+            for c in 0..t.cols {
+                match seen.get_mut(t.offset + r * t.rs + c) {
+                    Some(s) if !*s => *s = true,
+                    _ => return false,
+                }
+            }
+        }
+    }
+    seen.into_iter().all(|s| s)
 }
 
 /// `re + i·im = a · b` at frequency `f`: with `a = ar + i·sa·ai` and `b = br + i·sb·bi`
 /// (`s` = −1 for a conjugate), `re = ar·br − sa·sb·ai·bi` and
 /// `im = sb·ar·bi + sa·ai·br`.
-fn one<E: Element>(job: &Job<'_, E>, f: usize, freqs: usize, re: &mut [E], im: &mut [E]) {
+fn one<E: Element>(
+    job: &Job<'_, E>,
+    f: usize,
+    freqs: usize,
+    re: &mut [MaybeUninit<E>],
+    im: &mut [MaybeUninit<E>],
+) {
     let (ar, ai) = job.a.at(f, freqs);
     let (br, bi) = job.b.at(f, freqs);
     let sign = |conj: bool| if conj { -E::one() } else { E::one() };
     let (sa, sb) = (sign(job.a.conj), sign(job.b.conj));
     let t = job.out;
-    gemm_serial(E::one(), ar, br, E::zero(), t.view(re));
-    gemm_serial(-(sa * sb), ai, bi, E::one(), t.view(re));
-    gemm_serial(sb, ar, bi, E::zero(), t.view(im));
-    gemm_serial(sa, ai, br, E::one(), t.view(im));
-}
-
-impl Target {
-    fn view<'a, E>(&self, block: &'a mut [E]) -> MatMut<'a, E> {
-        MatMut {
-            data: &mut block[self.offset..],
-            rows: self.rows,
-            cols: self.cols,
-            rs: self.rs,
-            cs: 1,
-        }
+    let (re, im) = (&mut re[t.offset..], &mut im[t.offset..]);
+    // SAFETY: each second product adds to the view the first one just wrote in full.
+    unsafe {
+        gemm_serial_into(E::one(), ar, br, E::zero(), re, t.rs);
+        gemm_serial_into(-(sa * sb), ai, bi, E::one(), re, t.rs);
+        gemm_serial_into(sb, ar, bi, E::zero(), im, t.rs);
+        gemm_serial_into(sa, ai, br, E::one(), im, t.rs);
     }
 }

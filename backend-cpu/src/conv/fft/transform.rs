@@ -9,10 +9,11 @@
 //!   which is what the per-frequency products read.
 
 use super::dft::{self, Placement, Sizes};
-use crate::gemm::{MatMut, MatRef};
+use crate::gemm::MatRef;
 use crate::par;
-use crate::wide::product;
+use crate::wide::product_into;
 use pgcnn_core::Element;
+use std::mem::MaybeUninit;
 
 /// The geometry of one kind of plane: its extent and where its entries sit on the circle.
 #[derive(Clone, Copy, Debug)]
@@ -36,59 +37,22 @@ pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Siz
     debug_assert_eq!(src.len(), n_h * n_w * planes);
     // Along the width, one product per row t_h: [re/im, κ_w][q] = D_w · src[t_h].
     let d_w = dft::analysis_w::<E>(n_w, sig.at_w, s);
-    let mut rows = vec![E::zero(); n_h * 2 * hw * planes];
-    for (t_h, out) in rows.chunks_mut(2 * hw * planes).enumerate() {
-        let a = MatRef {
-            data: &d_w,
-            rows: 2 * hw,
-            cols: n_w,
-            rs: n_w,
-            cs: 1,
-        };
-        let b = MatRef {
-            data: &src[t_h * n_w * planes..],
-            rows: n_w,
-            cols: planes,
-            rs: planes,
-            cs: 1,
-        };
-        let c = MatMut {
-            data: out,
-            rows: 2 * hw,
-            cols: planes,
-            rs: planes,
-            cs: 1,
-        };
-        product(a, b, c, parts(planes));
-    }
+    let rows = written(n_h * 2 * hw * planes, |rows| {
+        for (t_h, out) in rows.chunks_mut(2 * hw * planes).enumerate() {
+            let a = matrix(&d_w, 2 * hw, n_w);
+            let b = matrix(&src[t_h * n_w * planes..], n_w, planes);
+            product_into(a, b, out, planes, parts(planes));
+        }
+    });
     // Along the height, one product for everything: rows (t_h, re/im) of `rows` are
     // `half_w · planes` apart, columns (κ_w, q) adjacent.
     let d_h = dft::analysis_h::<E>(n_h, sig.at_h, s);
     let cols = hw * planes;
-    let mut spec = vec![E::zero(); 2 * s.len_h * cols];
-    let a = MatRef {
-        data: &d_h,
-        rows: 2 * s.len_h,
-        cols: 2 * n_h,
-        rs: 2 * n_h,
-        cs: 1,
-    };
-    let b = MatRef {
-        data: &rows,
-        rows: 2 * n_h,
-        cols,
-        rs: cols,
-        cs: 1,
-    };
-    let c = MatMut {
-        data: &mut spec,
-        rows: 2 * s.len_h,
-        cols,
-        rs: cols,
-        cs: 1,
-    };
-    product(a, b, c, parts(cols));
-    spec
+    written(2 * s.len_h * cols, |spec| {
+        let a = matrix(&d_h, 2 * s.len_h, 2 * n_h);
+        let b = matrix(&rows, 2 * n_h, cols);
+        product_into(a, b, spec, cols, parts(cols));
+    })
 }
 
 /// The real planes `[t_h][t_w][q]` (`sig.n_h × sig.n_w` positions each) whose spectrum is
@@ -99,55 +63,40 @@ pub(crate) fn synthesise<E: Element>(spec: &[E], planes: usize, sig: Signal, s: 
     // Along the height: rows (t_h, re/im) from rows (re/im, κ_h), `half_w · planes` apart.
     let m_h = dft::synthesis_h::<E>(n_h, sig.at_h, s);
     let cols = hw * planes;
-    let mut rows = vec![E::zero(); 2 * n_h * cols];
-    let a = MatRef {
-        data: &m_h,
-        rows: 2 * n_h,
-        cols: 2 * s.len_h,
-        rs: 2 * s.len_h,
-        cs: 1,
-    };
-    let b = MatRef {
-        data: spec,
-        rows: 2 * s.len_h,
-        cols,
-        rs: cols,
-        cs: 1,
-    };
-    let c = MatMut {
-        data: &mut rows,
-        rows: 2 * n_h,
-        cols,
-        rs: cols,
-        cs: 1,
-    };
-    product(a, b, c, parts(cols));
+    let rows = written(2 * n_h * cols, |rows| {
+        let a = matrix(&m_h, 2 * n_h, 2 * s.len_h);
+        let b = matrix(spec, 2 * s.len_h, cols);
+        product_into(a, b, rows, cols, parts(cols));
+    });
     // Along the width, one product per row t_h: out[t_h] = M_w · rows[t_h].
     let m_w = dft::synthesis_w::<E>(n_w, sig.at_w, s);
-    let mut out = vec![E::zero(); n_h * n_w * planes];
-    for (t_h, dst) in out.chunks_mut(n_w * planes).enumerate() {
-        let a = MatRef {
-            data: &m_w,
-            rows: n_w,
-            cols: 2 * hw,
-            rs: 2 * hw,
-            cs: 1,
-        };
-        let b = MatRef {
-            data: &rows[t_h * 2 * cols..],
-            rows: 2 * hw,
-            cols: planes,
-            rs: planes,
-            cs: 1,
-        };
-        let c = MatMut {
-            data: dst,
-            rows: n_w,
-            cols: planes,
-            rs: planes,
-            cs: 1,
-        };
-        product(a, b, c, parts(planes));
+    written(n_h * n_w * planes, |out| {
+        for (t_h, dst) in out.chunks_mut(n_w * planes).enumerate() {
+            let a = matrix(&m_w, n_w, 2 * hw);
+            let b = matrix(&rows[t_h * 2 * cols..], 2 * hw, planes);
+            product_into(a, b, dst, planes, parts(planes));
+        }
+    })
+}
+
+/// The row-major `rows × cols` matrix at the start of `data`.
+fn matrix<E>(data: &[E], rows: usize, cols: usize) -> MatRef<'_, E> {
+    MatRef {
+        data,
+        rows,
+        cols,
+        rs: cols,
+        cs: 1,
     }
-    out
+}
+
+/// A buffer of `len` elements that `fill` writes in full (it is never zeroed first: the
+/// products write every element of their results).
+fn written<E: Element>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
+    let mut v: Vec<E> = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: every caller's `fill` writes all `len` elements: its products cover whole
+    // row-major results laid end to end (`product_into` writes every element of its view).
+    unsafe { v.set_len(len) };
+    v
 }
