@@ -23,7 +23,7 @@ mod products;
 mod transform;
 
 use super::Geometry;
-use crate::transpose::transposed;
+use crate::transpose::{reversed, transposed};
 use dft::{Placement, Sizes};
 use pgcnn_core::Element;
 use products::{Job, Operand, Target};
@@ -82,29 +82,30 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
     if b * cout * g.out_plane() == 0 || cig == 0 {
         return vec![E::zero(); b * cout * g.out_plane()];
     }
-    let xs = image_spectrum(x, b * cin, g.in_h, g.in_w, &s);
-    let ws = kernel_spectrum(w, g, &s);
+    // Both operands with the summed input channel outermost: X_f [ci, b], G_f [ci, co].
+    let xs = image_spectrum(x, b, cin, (g.in_h, g.in_w), Order::ChannelMajor, &s);
+    let ws = kernel_spectrum(w, g, Order::ChannelMajor, &s);
     let jobs: Vec<Job<'_, E>> = (0..g.groups)
         .map(|grp| Job {
-            // X_f [b, ci] · G_f [co, ci]ᵀ
+            // Y_f [b, co] = X_f [ci, b]ᵀ · G_f [ci, co]
             a: Operand {
                 spec: &xs,
                 block: b * cin,
-                offset: grp * cig,
+                offset: grp * cig * b,
                 rows: b,
                 cols: cig,
-                rs: cin,
-                cs: 1,
+                rs: 1,
+                cs: b,
                 conj: false,
             },
             b: Operand {
                 spec: &ws,
                 block: cout * cig,
-                offset: grp * cog * cig,
+                offset: grp * cog,
                 rows: cig,
                 cols: cog,
-                rs: 1,
-                cs: cig,
+                rs: cout,
+                cs: 1,
                 conj: false,
             },
             out: Target {
@@ -126,19 +127,20 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], g: &Geometry) -> Vec
     if b * cin * g.in_plane() == 0 || cog == 0 || g.out_plane() == 0 {
         return vec![E::zero(); b * cin * g.in_plane()];
     }
-    let dys = image_spectrum(dy, b * cout, g.out_h, g.out_w, &s);
-    let ws = kernel_spectrum(w, g, &s);
+    // Both operands with the summed output channel outermost: dY_f [co, b], G_f [co, ci].
+    let dys = image_spectrum(dy, b, cout, (g.out_h, g.out_w), Order::ChannelMajor, &s);
+    let ws = kernel_spectrum(w, g, Order::Natural, &s);
     let jobs: Vec<Job<'_, E>> = (0..g.groups)
         .map(|grp| Job {
-            // dY_f [b, co] · conj(G_f [co, ci])
+            // dX_f [b, ci] = dY_f [co, b]ᵀ · conj(G_f [co, ci])
             a: Operand {
                 spec: &dys,
                 block: b * cout,
-                offset: grp * cog,
+                offset: grp * cog * b,
                 rows: b,
                 cols: cog,
-                rs: cout,
-                cs: 1,
+                rs: 1,
+                cs: b,
                 conj: false,
             },
             b: Operand {
@@ -171,11 +173,13 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Ve
     if cout * cig * taps == 0 || b * g.out_plane() == 0 {
         return vec![E::zero(); cout * cig * taps];
     }
-    let xs = image_spectrum(x, b * cin, g.in_h, g.in_w, &s);
-    let dys = image_spectrum(dy, b * cout, g.out_h, g.out_w, &s);
+    // Both operands with the summed image outermost, as the images come: dY_f [b, co],
+    // X_f [b, ci].
+    let xs = image_spectrum(x, b, cin, (g.in_h, g.in_w), Order::Natural, &s);
+    let dys = image_spectrum(dy, b, cout, (g.out_h, g.out_w), Order::Natural, &s);
     let jobs: Vec<Job<'_, E>> = (0..g.groups)
         .map(|grp| Job {
-            // dY_f [b, co]ᵀ · conj(X_f [b, ci])
+            // dG_f [co, ci] = dY_f [b, co]ᵀ · conj(X_f [b, ci])
             a: Operand {
                 spec: &dys,
                 block: b * cout,
@@ -210,22 +214,38 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Ve
     transposed(&taps_first, taps, cout * cig)
 }
 
-/// The spectrum `[re/im][f][q]` of `planes` images `src [q][n_h][n_w]`.
+/// The order of the planes in a spectrum: what the per-frequency products read fastest is
+/// an operand whose summed index is outermost (matrixmultiply packs the left operand
+/// column by column and the right one row by row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// As the tensor holds them: `(image, channel)`, or `(out, in)` for a kernel.
+    Natural,
+    /// Channel outermost: `(channel, image)`, or `(in, out)` for a kernel.
+    ChannelMajor,
+}
+
+/// The spectrum `[re/im][f][q]` of the images `src [batch][channels][n_h][n_w]`, the
+/// planes `q` in `order`.
 fn image_spectrum<E: Element>(
     src: &[E],
-    planes: usize,
-    n_h: usize,
-    n_w: usize,
+    batch: usize,
+    channels: usize,
+    (n_h, n_w): (usize, usize),
+    order: Order,
     s: &Sizes,
 ) -> Vec<E> {
-    let t = transposed(src, planes, n_h * n_w);
+    let t = match order {
+        Order::Natural => transposed(src, batch * channels, n_h * n_w),
+        Order::ChannelMajor => reversed(src, batch, channels, n_h * n_w),
+    };
     let sig = Signal {
         n_h,
         n_w,
         at_h: Placement::Image,
         at_w: Placement::Image,
     };
-    transform::analyse(&t, planes, sig, s)
+    transform::analyse(&t, batch * channels, sig, s)
 }
 
 /// The images `[q][n_h][n_w]` whose spectrum is `spec`, at positions `0..n_h × 0..n_w`.
@@ -258,10 +278,13 @@ fn kernel_signal(g: &Geometry) -> Signal {
     }
 }
 
-/// The spectrum `[re/im][f][(co, ci)]` of the kernel `w [cout, cin_g, kh, kw]`.
-fn kernel_spectrum<E: Element>(w: &[E], g: &Geometry, s: &Sizes) -> Vec<E> {
-    let planes = g.cout * g.cin_g();
-    let taps = g.kh * g.kw;
-    let t = transposed(w, planes, taps);
-    transform::analyse(&t, planes, kernel_signal(g), s)
+/// The spectrum `[re/im][f][q]` of the kernel `w [cout, cin_g, kh, kw]`, the planes `q` in
+/// `order`.
+fn kernel_spectrum<E: Element>(w: &[E], g: &Geometry, order: Order, s: &Sizes) -> Vec<E> {
+    let (cout, cig, taps) = (g.cout, g.cin_g(), g.kh * g.kw);
+    let t = match order {
+        Order::Natural => transposed(w, cout * cig, taps),
+        Order::ChannelMajor => reversed(w, cout, cig, taps),
+    };
+    transform::analyse(&t, cout * cig, kernel_signal(g), s)
 }
