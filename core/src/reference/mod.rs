@@ -28,6 +28,43 @@ fn check_len(op: &'static str, what: &str, got: usize, want: usize) -> Result<()
     Ok(())
 }
 
+/// Checks what the convolution primitives need of `d` before any size is computed from
+/// it: groups dividing both channel counts, a kernel that fits the padded input, sizes
+/// that do not overflow.
+fn check_conv(op: &'static str, d: &Conv2dDesc) -> Result<()> {
+    let fail = |reason: &str| {
+        Err(Error::Backend {
+            backend: "reference",
+            op,
+            reason: alloc::format!("{reason} in {d:?}"),
+        })
+    };
+    if d.groups == 0
+        || !d.in_channels.is_multiple_of(d.groups)
+        || !d.out_channels.is_multiple_of(d.groups)
+    {
+        return fail("both channel counts must be multiples of groups (at least 1)");
+    }
+    if d.kernel_h == 0 || d.kernel_w == 0 {
+        return fail("the kernel must be at least 1×1");
+    }
+    let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p| p.checked_add(n));
+    match (padded(d.in_h, d.pad_h), padded(d.in_w, d.pad_w)) {
+        (Some(h), Some(w)) if h >= d.kernel_h && w >= d.kernel_w => {}
+        (Some(_), Some(_)) => return fail("the kernel is larger than the padded input"),
+        _ => return fail("the padding overflows"),
+    }
+    let fits = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).is_some();
+    let (oh, ow) = (d.out_h(), d.out_w());
+    if !fits(&[d.batch, d.in_channels, d.in_h, d.in_w])
+        || !fits(&[d.batch, d.out_channels, oh, ow])
+        || !fits(&[d.out_channels, d.in_per_group(), d.kernel_h, d.kernel_w])
+    {
+        return fail("the sizes overflow");
+    }
+    Ok(())
+}
+
 /// Visits every multi-index of `dims` in row-major order, with the matching offsets
 /// under two stride sets.
 fn for_each_index(dims: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnMut(usize, usize)) {
@@ -183,6 +220,7 @@ impl Backend for Reference {
     }
 
     fn conv2d<E: Element>(&self, x: &Vec<E>, w: &Vec<E>, d: &Conv2dDesc) -> Result<Vec<E>> {
+        check_conv("conv2d", d)?;
         check_len("conv2d", "input", x.len(), d.input_len())?;
         check_len("conv2d", "weight", w.len(), d.weight_len())?;
         let mut y = vec![E::zero(); d.output_len()];
@@ -196,7 +234,9 @@ impl Backend for Reference {
         w: &Vec<E>,
         d: &Conv2dDesc,
     ) -> Result<Vec<E>> {
+        check_conv("conv2d_backward_input", d)?;
         check_len("conv2d_backward_input", "dy", dy.len(), d.output_len())?;
+        check_len("conv2d_backward_input", "weight", w.len(), d.weight_len())?;
         let mut dx = vec![E::zero(); d.input_len()];
         conv_visit(d, |xi, wi, yi| dx[xi] = dx[xi] + dy[yi] * w[wi]);
         Ok(dx)
@@ -208,6 +248,8 @@ impl Backend for Reference {
         dy: &Vec<E>,
         d: &Conv2dDesc,
     ) -> Result<Vec<E>> {
+        check_conv("conv2d_backward_weight", d)?;
+        check_len("conv2d_backward_weight", "input", x.len(), d.input_len())?;
         check_len("conv2d_backward_weight", "dy", dy.len(), d.output_len())?;
         let mut dw = vec![E::zero(); d.weight_len()];
         conv_visit(d, |xi, wi, yi| dw[wi] = dw[wi] + dy[yi] * x[xi]);
