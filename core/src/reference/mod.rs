@@ -54,7 +54,11 @@ fn check_conv(op: &'static str, d: &Conv2dDesc) -> Result<()> {
         (Some(_), Some(_)) => return fail("the kernel is larger than the padded input"),
         _ => return fail("the padding overflows"),
     }
-    let fits = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).is_some();
+    let fits = |dims: &[usize]| {
+        dims.iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .is_some()
+    };
     let (oh, ow) = (d.out_h(), d.out_w());
     if !fits(&[d.batch, d.in_channels, d.in_h, d.in_w])
         || !fits(&[d.batch, d.out_channels, oh, ow])

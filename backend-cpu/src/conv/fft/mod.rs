@@ -117,7 +117,10 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], g: &Geometry) -> Vec<E> {
         })
         .collect();
     let ys = products::run(&jobs, s.freqs(), b * cout);
-    image_planes(&ys, b * cout, g.out_h, g.out_w, &s)
+    // The operands' spectra go before the inverse transform allocates its buffers.
+    drop(jobs);
+    drop((xs, ws));
+    image_planes(ys, b * cout, g.out_h, g.out_w, &s)
 }
 
 /// The gradient with respect to the input, from `dy [batch, cout, out_h, out_w]`.
@@ -162,7 +165,9 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], g: &Geometry) -> Vec
         })
         .collect();
     let dxs = products::run(&jobs, s.freqs(), b * cin);
-    image_planes(&dxs, b * cin, g.in_h, g.in_w, &s)
+    drop(jobs);
+    drop((dys, ws));
+    image_planes(dxs, b * cin, g.in_h, g.in_w, &s)
 }
 
 /// The gradient with respect to the weight, from `x` and `dy`.
@@ -209,8 +214,10 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], g: &Geometry) -> Ve
         })
         .collect();
     let dws = products::run(&jobs, s.freqs(), cout * cig);
+    drop(jobs);
+    drop((xs, dys));
     let sig = kernel_signal(g);
-    let taps_first = transform::synthesise(&dws, cout * cig, sig, &s);
+    let taps_first = transform::synthesise(dws, cout * cig, sig, &s);
     transposed(&taps_first, taps, cout * cig)
 }
 
@@ -245,12 +252,12 @@ fn image_spectrum<E: Element>(
         at_h: Placement::Image,
         at_w: Placement::Image,
     };
-    transform::analyse(&t, batch * channels, sig, s)
+    transform::analyse(t, batch * channels, sig, s)
 }
 
 /// The images `[q][n_h][n_w]` whose spectrum is `spec`, at positions `0..n_h × 0..n_w`.
 fn image_planes<E: Element>(
-    spec: &[E],
+    spec: Vec<E>,
     planes: usize,
     n_h: usize,
     n_w: usize,
@@ -286,5 +293,5 @@ fn kernel_spectrum<E: Element>(w: &[E], g: &Geometry, order: Order, s: &Sizes) -
         Order::Natural => transposed(w, cout * cig, taps),
         Order::ChannelMajor => reversed(w, cout, cig, taps),
     };
-    transform::analyse(&t, cout * cig, kernel_signal(g), s)
+    transform::analyse(t, cout * cig, kernel_signal(g), s)
 }

@@ -31,8 +31,9 @@ fn parts(cols: usize) -> usize {
     par::threads().min(cols / MIN_COLS_PER_PART).max(1)
 }
 
-/// The spectrum `[re/im][κ_h][κ_w][q]` of `planes` real planes `src [t_h][t_w][q]`.
-pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Sizes) -> Vec<E> {
+/// The spectrum `[re/im][κ_h][κ_w][q]` of `planes` real planes `src [t_h][t_w][q]` (freed
+/// as soon as it has been read, to keep the peak of memory down).
+pub(crate) fn analyse<E: Element>(src: Vec<E>, planes: usize, sig: Signal, s: &Sizes) -> Vec<E> {
     let (n_h, n_w, hw) = (sig.n_h, sig.n_w, s.half_w);
     debug_assert_eq!(src.len(), n_h * n_w * planes);
     // Along the width, one product per row t_h: [re/im, κ_w][q] = D_w · src[t_h].
@@ -44,6 +45,7 @@ pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Siz
             product_into(a, b, out, planes, parts(planes));
         }
     });
+    drop(src);
     // Along the height, one product for everything: rows (t_h, re/im) of `rows` are
     // `half_w · planes` apart, columns (κ_w, q) adjacent.
     let d_h = dft::analysis_h::<E>(n_h, sig.at_h, s);
@@ -56,8 +58,14 @@ pub(crate) fn analyse<E: Element>(src: &[E], planes: usize, sig: Signal, s: &Siz
 }
 
 /// The real planes `[t_h][t_w][q]` (`sig.n_h × sig.n_w` positions each) whose spectrum is
-/// `spec [re/im][κ_h][κ_w][q]`: the inverse of [`analyse`] at the positions `sig` names.
-pub(crate) fn synthesise<E: Element>(spec: &[E], planes: usize, sig: Signal, s: &Sizes) -> Vec<E> {
+/// `spec [re/im][κ_h][κ_w][q]`: the inverse of [`analyse`] at the positions `sig` names
+/// (`spec` is freed as soon as it has been read).
+pub(crate) fn synthesise<E: Element>(
+    spec: Vec<E>,
+    planes: usize,
+    sig: Signal,
+    s: &Sizes,
+) -> Vec<E> {
     let (n_h, n_w, hw) = (sig.n_h, sig.n_w, s.half_w);
     debug_assert_eq!(spec.len(), 2 * s.freqs() * planes);
     // Along the height: rows (t_h, re/im) from rows (re/im, κ_h), `half_w · planes` apart.
@@ -65,9 +73,10 @@ pub(crate) fn synthesise<E: Element>(spec: &[E], planes: usize, sig: Signal, s: 
     let cols = hw * planes;
     let rows = written(2 * n_h * cols, |rows| {
         let a = matrix(&m_h, 2 * n_h, 2 * s.len_h);
-        let b = matrix(spec, 2 * s.len_h, cols);
+        let b = matrix(&spec, 2 * s.len_h, cols);
         product_into(a, b, rows, cols, parts(cols));
     });
+    drop(spec);
     // Along the width, one product per row t_h: out[t_h] = M_w · rows[t_h].
     let m_w = dft::synthesis_w::<E>(n_w, sig.at_w, s);
     written(n_h * n_w * planes, |out| {
