@@ -33,29 +33,71 @@ fn parts(cols: usize) -> usize {
 
 /// The spectrum `[re/im][κ_h][κ_w][q]` of `planes` real planes `src [t_h][t_w][q]` (freed
 /// as soon as it has been read, to keep the peak of memory down).
+///
+/// Planes go through in blocks, so that the width transform's intermediate stays near
+/// [`BLOCK_BYTES`] however many planes there are (a layer's kernels can be a quarter of a
+/// million planes).
 pub(crate) fn analyse<E: Element>(src: Vec<E>, planes: usize, sig: Signal, s: &Sizes) -> Vec<E> {
+    let per_plane = sig.n_h * 2 * s.half_w * core::mem::size_of::<E>();
+    let block = (BLOCK_BYTES / per_plane.max(1)).max(MIN_COLS_PER_PART);
+    analyse_in_blocks(src, planes, sig, s, block)
+}
+
+/// [`analyse`], `block` planes at a time.
+fn analyse_in_blocks<E: Element>(
+    src: Vec<E>,
+    planes: usize,
+    sig: Signal,
+    s: &Sizes,
+    block: usize,
+) -> Vec<E> {
     let (n_h, n_w, hw) = (sig.n_h, sig.n_w, s.half_w);
-    debug_assert_eq!(src.len(), n_h * n_w * planes);
-    // Along the width, one product per row t_h: [re/im, κ_w][q] = D_w · src[t_h].
+    assert_eq!(src.len(), n_h * n_w * planes);
     let d_w = dft::analysis_w::<E>(n_w, sig.at_w, s);
-    let rows = written(n_h * 2 * hw * planes, |rows| {
-        for (t_h, out) in rows.chunks_mut(2 * hw * planes).enumerate() {
-            let a = matrix(&d_w, 2 * hw, n_w);
-            let b = matrix(&src[t_h * n_w * planes..], n_w, planes);
-            product_into(a, b, out, planes, parts(planes));
-        }
-    });
-    drop(src);
-    // Along the height, one product for everything: rows (t_h, re/im) of `rows` are
-    // `half_w · planes` apart, columns (κ_w, q) adjacent.
     let d_h = dft::analysis_h::<E>(n_h, sig.at_h, s);
-    let cols = hw * planes;
-    written(2 * s.len_h * cols, |spec| {
-        let a = matrix(&d_h, 2 * s.len_h, 2 * n_h);
-        let b = matrix(&rows, 2 * n_h, cols);
-        product_into(a, b, spec, cols, parts(cols));
+    let block = block.clamp(1, planes.max(1));
+    written(2 * s.len_h * hw * planes, |spec| {
+        for q0 in (0..planes).step_by(block) {
+            let qc = block.min(planes - q0);
+            // Along the width, one product per row t_h: [re/im, κ_w][q] = D_w · src[t_h].
+            let rows = written(n_h * 2 * hw * qc, |rows| {
+                for (t_h, out) in rows.chunks_mut(2 * hw * qc).enumerate() {
+                    let a = matrix(&d_w, 2 * hw, n_w);
+                    let b = MatRef {
+                        data: &src[t_h * n_w * planes + q0..],
+                        rows: n_w,
+                        cols: qc,
+                        rs: planes,
+                        cs: 1,
+                    };
+                    product_into(a, b, out, qc, parts(qc));
+                }
+            });
+            // Along the height: rows (t_h, re/im) of `rows` are `half_w · qc` apart; all
+            // of a block's planes at once when it is the whole, else one product per κ_w.
+            let a = matrix(&d_h, 2 * s.len_h, 2 * n_h);
+            if qc == planes {
+                let b = matrix(&rows, 2 * n_h, hw * qc);
+                product_into(a, b, spec, hw * planes, parts(hw * qc));
+            } else {
+                for k_w in 0..hw {
+                    let b = MatRef {
+                        data: &rows[k_w * qc..],
+                        rows: 2 * n_h,
+                        cols: qc,
+                        rs: hw * qc,
+                        cs: 1,
+                    };
+                    let c = &mut spec[k_w * planes + q0..];
+                    product_into(a, b, c, hw * planes, parts(qc));
+                }
+            }
+        }
     })
 }
+
+/// Bytes of the width transform's intermediate that [`analyse`] aims for per block.
+const BLOCK_BYTES: usize = 16 << 20;
 
 /// The real planes `[t_h][t_w][q]` (`sig.n_h × sig.n_w` positions each) whose spectrum is
 /// `spec [re/im][κ_h][κ_w][q]`: the inverse of [`analyse`] at the positions `sig` names
@@ -108,4 +150,40 @@ fn written<E: Element>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> 
     // row-major results laid end to end (`product_into` writes every element of its view).
     unsafe { v.set_len(len) };
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planes_in_blocks_give_the_whole_spectrum() {
+        let s = Sizes {
+            len_h: 9,
+            len_w: 8,
+            half_w: 5,
+        };
+        let sig = Signal {
+            n_h: 5,
+            n_w: 6,
+            at_h: Placement::Kernel { pad: 2 },
+            at_w: Placement::Image,
+        };
+        let planes = 37;
+        let src: Vec<f64> = (0..5 * 6 * planes)
+            .map(|v| ((v * 7919) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        let whole = analyse_in_blocks(src.clone(), planes, sig, &s, planes);
+        for block in [1, 5, 16, 36] {
+            let blocked = analyse_in_blocks(src.clone(), planes, sig, &s, block);
+            for (a, b) in blocked.iter().zip(&whole) {
+                assert!((a - b).abs() < 1e-12, "block {block}: {a} against {b}");
+            }
+        }
+        // And the spectrum transforms back to the planes.
+        let back = synthesise(whole, planes, sig, &s);
+        for (a, b) in back.iter().zip(&src) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
 }
