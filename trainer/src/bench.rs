@@ -103,7 +103,10 @@ pub struct KernelBenchReport {
 /// - rotmnist_t2 (no_hidden 32, one sample, pool after blocks 1 and 2): block 1 is
 ///   32 → 32 on 28×28, block 2 32 → 64 and 64 → 64 on 14×14;
 /// - small_se2_partial (no_hidden 8, N = 4, pool after the lifting layer and block 1):
-///   block 1 is 32 → 32 on 14×14, block 2 32 → 32 on 7×7.
+///   block 1 is 32 → 32 on 14×14, block 2 32 → 32 on 7×7;
+/// - mnist6_180_se2_partial (no_hidden 10, N = 8, a sample per image, pool after blocks 1
+///   and 2): each image has its own kernels, so a layer is one convolution of a single
+///   "image" with 64 groups of 80 → 80 channels, on 28×28 (block 1) and 14×14 (block 2).
 pub fn conv_shapes() -> Vec<(&'static str, Conv2dDesc)> {
     let conv = |cin, cout, hw| Conv2dDesc {
         batch: 64,
@@ -127,6 +130,22 @@ pub fn conv_shapes() -> Vec<(&'static str, Conv2dDesc)> {
         ("rotmnist_t2 block 2b", conv(64, 64, 14)),
         ("small_se2_partial block 1", conv(32, 32, 14)),
         ("small_se2_partial block 2", conv(32, 32, 7)),
+        (
+            "mnist6_180_se2_partial block 1",
+            Conv2dDesc {
+                batch: 1,
+                groups: 64,
+                ..conv(64 * 80, 64 * 80, 28)
+            },
+        ),
+        (
+            "mnist6_180_se2_partial block 2",
+            Conv2dDesc {
+                batch: 1,
+                groups: 64,
+                ..conv(64 * 80, 64 * 80, 14)
+            },
+        ),
     ]
 }
 
