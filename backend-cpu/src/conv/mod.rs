@@ -136,29 +136,51 @@ pub(crate) fn forward<E: Element>(x: &[E], w: &[E], d: &Conv2dDesc) -> Result<Ve
     let (g, x_len, w_len, _) = validate(OP, d)?;
     check::len(OP, "input", x.len(), x_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
-    if whole::applies(&g) {
-        return Ok(whole::forward(x, w, &g));
-    }
-    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
-        return Ok(fft::forward(x, w, &g));
-    }
-    Ok(forward::run(x, &kernel_columns(w, &g), &g))
+    let (x_grp, w_grp) = (g.cin_g() * g.in_plane(), g.cout_g() * g.kernel_len());
+    Ok(by_groups(&g, g.cout_g() * g.out_plane(), |g, grp, algo| {
+        let (x, w) = match grp {
+            Some(i) => (&x[i * x_grp..][..x_grp], &w[i * w_grp..][..w_grp]),
+            None => (x, w),
+        };
+        forward_on(x, w, g, algo)
+    }))
 }
 
-/// The gradient with respect to the input: a forward convolution of `dy` with the
-/// transposed, flipped kernel.
+fn forward_on<E: Element>(x: &[E], w: &[E], g: &Geometry, algo: ConvAlgorithm) -> Vec<E> {
+    if whole::applies(g) {
+        whole::forward(x, w, g)
+    } else if algo == ConvAlgorithm::Fft {
+        fft::forward(x, w, g)
+    } else {
+        forward::run(x, &kernel_columns(w, g), g)
+    }
+}
+
+/// The gradient with respect to the input: by FFT, or a forward convolution of `dy` with
+/// the transposed, flipped kernel.
 pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> Result<Vec<E>> {
     const OP: &str = "conv2d_backward_input";
     let (g, _, w_len, y_len) = validate(OP, d)?;
     check::len(OP, "dy", dy.len(), y_len)?;
     check::len(OP, "weight", w.len(), w_len)?;
-    if whole::applies(&g) {
-        return Ok(whole::backward_input(dy, w, &g));
+    let (y_grp, w_grp) = (g.cout_g() * g.out_plane(), g.cout_g() * g.kernel_len());
+    Ok(by_groups(&g, g.cin_g() * g.in_plane(), |g, grp, algo| {
+        let (dy, w) = match grp {
+            Some(i) => (&dy[i * y_grp..][..y_grp], &w[i * w_grp..][..w_grp]),
+            None => (dy, w),
+        };
+        backward_input_on(dy, w, g, algo)
+    }))
+}
+
+fn backward_input_on<E: Element>(dy: &[E], w: &[E], g: &Geometry, algo: ConvAlgorithm) -> Vec<E> {
+    if whole::applies(g) {
+        return whole::backward_input(dy, w, g);
     }
-    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
-        return Ok(fft::backward_input(dy, w, &g));
+    if algo == ConvAlgorithm::Fft {
+        return fft::backward_input(dy, w, g);
     }
-    let flipped = flipped_kernel_columns(w, &g);
+    let flipped = flipped_kernel_columns(w, g);
     let derived = Geometry {
         batch: g.batch,
         cin: g.cout,
@@ -173,7 +195,7 @@ pub(crate) fn backward_input<E: Element>(dy: &[E], w: &[E], d: &Conv2dDesc) -> R
         out_h: g.in_h,
         out_w: g.in_w,
     };
-    Ok(forward::run(dy, &flipped, &derived))
+    forward::run(dy, &flipped, &derived)
 }
 
 /// The gradient with respect to the weight.
@@ -182,13 +204,56 @@ pub(crate) fn backward_weight<E: Element>(x: &[E], dy: &[E], d: &Conv2dDesc) -> 
     let (g, x_len, _, y_len) = validate(OP, d)?;
     check::len(OP, "input", x.len(), x_len)?;
     check::len(OP, "dy", dy.len(), y_len)?;
-    if whole::applies(&g) {
-        return Ok(whole::backward_weight(x, dy, &g));
+    let (x_grp, y_grp) = (g.cin_g() * g.in_plane(), g.cout_g() * g.out_plane());
+    Ok(by_groups(
+        &g,
+        g.cout_g() * g.kernel_len(),
+        |g, grp, algo| {
+            let (x, dy) = match grp {
+                Some(i) => (&x[i * x_grp..][..x_grp], &dy[i * y_grp..][..y_grp]),
+                None => (x, dy),
+            };
+            if whole::applies(g) {
+                whole::backward_weight(x, dy, g)
+            } else if algo == ConvAlgorithm::Fft {
+                fft::backward_weight(x, dy, g)
+            } else {
+                weight::run(x, dy, g)
+            }
+        },
+    ))
+}
+
+/// Runs `one(g, None, algorithm)` on the whole convolution, or, for a single image with
+/// several groups, `one(group's geometry, Some(i), algorithm)` for each group `i` side by
+/// side, each result being the `i`-th block of `per_group` elements of the whole one.
+///
+/// A sample per image makes each image's kernels a group of one convolution with a
+/// single image; split by images, such a convolution is one chunk, which the threads
+/// could only share GEMM by GEMM (the im2col copies on one thread). Its groups are
+/// independent convolutions on contiguous slices instead. The algorithm is chosen here,
+/// on the calling thread, where [`with_conv_algorithm`] may have forced one.
+fn by_groups<E: Element>(
+    g: &Geometry,
+    per_group: usize,
+    one: impl Fn(&Geometry, Option<usize>, ConvAlgorithm) -> Vec<E> + Sync,
+) -> Vec<E> {
+    use rayon::prelude::*;
+    if g.batch != 1 || g.groups < 2 || crate::par::threads() < 2 || per_group == 0 {
+        return one(g, None, choice::current::<E>(g));
     }
-    if choice::current::<E>(&g) == ConvAlgorithm::Fft {
-        return Ok(fft::backward_weight(x, dy, &g));
-    }
-    Ok(weight::run(x, dy, &g))
+    let sub = Geometry {
+        cin: g.cin_g(),
+        cout: g.cout_g(),
+        groups: 1,
+        ..*g
+    };
+    let algo = choice::current::<E>(&sub);
+    let mut out = vec![E::zero(); g.groups * per_group];
+    out.par_chunks_mut(per_group)
+        .enumerate()
+        .for_each(|(i, block)| block.copy_from_slice(&one(&sub, Some(i), algo)));
+    out
 }
 
 /// The forward kernel `w [cout, cin_g·kh·kw]` laid out as [`forward::run`] takes it: per
