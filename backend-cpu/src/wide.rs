@@ -29,29 +29,23 @@ trait Lane: Copy + Send + Sync + 'static {
     fn madd<const FUSED: bool>(a: Self, b: Self, c: Self) -> Self;
 }
 
-impl Lane for f32 {
-    const ZERO: Self = 0.0;
-    #[inline(always)]
-    fn madd<const FUSED: bool>(a: Self, b: Self, c: Self) -> Self {
-        if FUSED {
-            a.mul_add(b, c)
-        } else {
-            a * b + c
+macro_rules! lane {
+    ($t:ty) => {
+        impl Lane for $t {
+            const ZERO: Self = 0.0;
+            #[inline(always)]
+            fn madd<const FUSED: bool>(a: Self, b: Self, c: Self) -> Self {
+                if FUSED {
+                    a.mul_add(b, c)
+                } else {
+                    a * b + c
+                }
+            }
         }
-    }
+    };
 }
-
-impl Lane for f64 {
-    const ZERO: Self = 0.0;
-    #[inline(always)]
-    fn madd<const FUSED: bool>(a: Self, b: Self, c: Self) -> Self {
-        if FUSED {
-            a.mul_add(b, c)
-        } else {
-            a * b + c
-        }
-    }
-}
+lane!(f32);
+lane!(f64);
 
 /// The instruction sets the tiles are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

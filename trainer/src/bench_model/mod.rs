@@ -3,7 +3,7 @@
 //! cross-entropy and the trainer's other loss terms, backward, optimiser step, the loss
 //! read back to the host) and of an evaluation forward (logits downloaded), GFLOP/s of
 //! the convolutions, peak memory, and, given the reference implementation's figures
-//! measured on this machine (`--reference FILE`, see [`reference`]), the ratios to them.
+//! measured on this machine (`--reference FILE`, see [`mod@reference`]), the ratios to them.
 //!
 //! How it measures (docs/benchmarks.md): the model and optimiser are built from the preset
 //! as `pgcnn train` builds them, on a fixed batch of random images and labels (fixed

@@ -1,5 +1,5 @@
 //! Spectra of many planes at once: every transform is a few wide matrix products with the
-//! small DFT matrices of [`dft`](super::dft), over planes stored with the plane index
+//! small DFT matrices of the sibling module `dft`, over planes stored with the plane index
 //! innermost, so that each product covers all planes and no plane is handled alone.
 //!
 //! Layouts (`q` the plane, innermost):
