@@ -177,6 +177,11 @@ fn bad_reference_files_are_errors_naming_the_line() {
     assert!(err(&without("eval_fwd_s_median")).contains("missing \"eval_fwd_s_median\""));
     assert!(err(&ok.replace("1.0", "-1.0")).contains("must be positive"));
     assert!(err(&ok.replace("64", "6.5")).contains("not a whole number"));
+    let on = |device: &str| ok.replace("\"batch\"", &format!("\"device\": {device}, \"batch\""));
+    assert!(ReferenceTable::parse(&on("\"cuda\""), "f").is_ok());
+    assert!(err(&on("\"c]pu\""))
+        .contains("line 1: \"device\" is \"c]pu\", expected \"cpu\" or \"cuda\""));
+    assert!(err(&on("3")).contains("\"device\" is 3"));
 }
 
 #[test]

@@ -15,13 +15,26 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(!table.figures.is_empty() || !table.failed.is_empty());
     for (config, f) in &table.figures {
-        assert!(f.train_step_ms > 0.0 && f.train_step_ms.is_finite(), "{config}");
-        assert!(f.eval_forward_ms > 0.0 && f.eval_forward_ms.is_finite(), "{config}");
+        assert!(
+            f.train_step_ms > 0.0 && f.train_step_ms.is_finite(),
+            "{config}"
+        );
+        assert!(
+            f.eval_forward_ms > 0.0 && f.eval_forward_ms.is_finite(),
+            "{config}"
+        );
         assert!(f.batch >= 1, "{config}");
         // Asking for its own config and batch on its own device gives it back.
+        assert!(
+            ["cpu", "cuda", "-"].contains(&f.device.as_str()),
+            "{config}"
+        );
         let device = if f.device == "cuda" { "cuda:0" } else { "cpu" };
         if !table.failed.contains_key(config) {
-            assert!(table.figures_for(config, f.batch, device).is_ok(), "{config}");
+            assert!(
+                table.figures_for(config, f.batch, device).is_ok(),
+                "{config}"
+            );
         }
     }
 });

@@ -10,8 +10,9 @@
 //!  "train_step_s_median": 3.55, "eval_fwd_s_median": 0.97}
 //! ```
 //!
-//! (`config`, `batch`, `train_step_s_median` and `eval_fwd_s_median` are required; `device`,
-//! `threads` and `peak_mem_mb` are read when present; other keys are ignored. A line with
+//! (`config`, `batch`, `train_step_s_median` and `eval_fwd_s_median` are required; `device`
+//! (`cpu` or `cuda`), `threads` and `peak_mem_mb` are read when present; other keys are
+//! ignored. A line with
 //! an `error` key records a config the reference failed to run; blank lines are skipped.)
 
 use anyhow::{bail, Context, Result};
@@ -96,13 +97,16 @@ impl ReferenceTable {
             if batch.fract() != 0.0 {
                 bail!("{at}: \"batch\" is {batch}, not a whole number");
             }
+            let device = match obj.get("device") {
+                None => "-".to_string(),
+                Some(v) => match v.as_str() {
+                    Some(d @ ("cpu" | "cuda")) => d.to_string(),
+                    _ => bail!("{at}: \"device\" is {v}, expected \"cpu\" or \"cuda\""),
+                },
+            };
             let figures = ReferenceFigures {
                 source: at.clone(),
-                device: obj
-                    .get("device")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("-")
-                    .to_string(),
+                device,
                 threads: obj
                     .get("threads")
                     .and_then(|v| v.as_u64())
