@@ -6,9 +6,12 @@
 //! - matrix products go through [`matrixmultiply`]'s single-threaded `sgemm`/`dgemm`
 //!   (with run-time detection of AVX2/FMA/AVX-512), split over threads by this crate:
 //!   over the batch, or over row blocks when the batch is smaller than the thread count;
-//! - 2-D convolutions (forward and both gradients, grouped) are im2col + GEMM over chunks
-//!   of images, each thread with its own bounded buffers; the input gradient is itself a
-//!   convolution (of `dy` with the flipped, transposed kernel), so it needs no col2im;
+//! - 2-D convolutions (forward and both gradients, grouped) take, per shape, the cheaper of
+//!   two algorithms by a cost model ([`ConvAlgorithm`], [`with_conv_algorithm`]): products
+//!   of spectra on the smallest exact circles (FFT: for 7×7 kernels about 15× less
+//!   arithmetic on 14×14 maps), or im2col + GEMM over chunks of images, each thread with
+//!   its own bounded buffers, the input gradient being itself a convolution (of `dy` with
+//!   the flipped, transposed kernel), so it needs no col2im;
 //! - elementwise, reduction, data-movement and pooling primitives run in parallel over
 //!   large contiguous chunks once a buffer is big enough to pay for it;
 //! - the per-channel normalisations (batch, layer, instance norm) run fused: one pass for

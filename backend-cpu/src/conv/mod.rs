@@ -1,6 +1,11 @@
 //! 2-D convolutions: forward, input gradient and weight gradient, grouped.
 //!
-//! All three are im2col + GEMM over chunks of images (see [`plan`]), each rayon task with
+//! Each call takes one of two algorithms, chosen per shape by [`choice`]'s cost model (or
+//! forced with [`with_conv_algorithm`]): products of spectra ([`fft`]), or im2col + GEMM,
+//! described here. A single image with several groups (a sample per image) runs its
+//! groups side by side (`by_groups`).
+//!
+//! im2col + GEMM works over chunks of images (see [`plan`]), each rayon task with
 //! its own buffers (an im2col slab, the chunk's output or gradient), reused across chunks:
 //! - forward: for each chunk, `Y[co, (b, p)] = W[co, (ci, ky, kx)] · col[(ci, ky, kx), (b, p)]`,
 //!   with `col` built one slab of input channels at a time and the products accumulated
