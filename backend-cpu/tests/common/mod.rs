@@ -111,18 +111,7 @@ pub fn grouped_conv(
     k: (usize, usize),
     pad: (usize, usize),
 ) -> Conv2dDesc {
-    Conv2dDesc {
-        batch,
-        in_channels: groups * cig,
-        out_channels: groups * cog,
-        groups,
-        in_h: h,
-        in_w: w,
-        kernel_h: k.0,
-        kernel_w: k.1,
-        pad_h: pad.0,
-        pad_w: pad.1,
-    }
+    pgcnn_conformance::conv::desc(batch, groups, cig, cog, (h, w), k, pad)
 }
 
 /// The CPU convolution and both its gradients against the reference on random values.
