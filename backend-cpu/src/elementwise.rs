@@ -2,17 +2,26 @@
 //!
 //! Both dispatch on the op once, outside the loop, and then run a loop specialised to
 //! that op (calling the op's own `apply`, so the arithmetic is by definition the core's),
-//! which lets the compiler vectorise it.
+//! which lets the compiler vectorise it. The one exception: `sin`, `cos` and `exp` of `f32`
+//! run [`crate::transcendental`]'s vector code instead of the C library's scalar functions
+//! (the same values to the last bit nearly always, never more than one ulp apart).
 
 use crate::check;
+use crate::fresh::written;
 use crate::par;
+use crate::transcendental::{map_f32, Transcendental};
 use pgcnn_core::backend::{BinaryOp, BroadcastLayout, UnaryOp};
 use pgcnn_core::{Element, Result};
 use rayon::prelude::*;
+use std::any::TypeId;
+use std::mem::MaybeUninit;
 
 /// `y[i] = op(x[i])`.
 pub(crate) fn unary<E: Element>(op: UnaryOp<E>, x: &[E]) -> Vec<E> {
     use UnaryOp::*;
+    if let Some(y) = transcendental(op, x) {
+        return y;
+    }
     // Each arm rebuilds its variant inside the closure so that `apply`'s match folds away.
     macro_rules! run {
         ($($v:ident),*; $($s:ident),*) => {
@@ -26,22 +35,50 @@ pub(crate) fn unary<E: Element>(op: UnaryOp<E>, x: &[E]) -> Vec<E> {
          AddScalar, MulScalar, PowScalar, MaxScalar, MinScalar, GreaterScalar)
 }
 
-fn map<E: Element>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
-    let mut y = vec![E::zero(); x.len()];
-    let run = |y: &mut [E], x: &[E]| {
-        for (o, &v) in y.iter_mut().zip(x) {
-            *o = f(v);
-        }
+/// `sin`, `cos` and `exp` of `f32` values in vector registers (see [`crate::transcendental`]);
+/// `None` for other ops and for `f64`, which keep the C library's functions.
+fn transcendental<E: Element>(op: UnaryOp<E>, x: &[E]) -> Option<Vec<E>> {
+    let f = match op {
+        UnaryOp::Sin => Transcendental::Sin,
+        UnaryOp::Cos => Transcendental::Cos,
+        UnaryOp::Exp => Transcendental::Exp,
+        _ => return None,
     };
-    if par::worth_it(x.len()) {
-        let c = par::chunk_len(x.len());
-        y.par_chunks_mut(c)
-            .zip(x.par_chunks(c))
-            .for_each(|(y, x)| run(y, x));
-    } else {
-        run(&mut y, x);
+    if TypeId::of::<E>() != TypeId::of::<f32>() {
+        return None;
     }
-    y
+    // SAFETY: `E` is `f32` (checked above), so the slice is one of `f32` values.
+    let x32 = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()) };
+    let y = chunked(x32, |y, x| map_f32(f, x, y));
+    // SAFETY: as above, `Vec<f32>` is `Vec<E>`.
+    let y = std::mem::ManuallyDrop::new(y);
+    Some(unsafe { Vec::from_raw_parts(y.as_ptr() as *mut E, y.len(), y.capacity()) })
+}
+
+fn map<E: Element>(x: &[E], f: impl Fn(E) -> E + Sync) -> Vec<E> {
+    chunked(x, |y, x| {
+        for (o, &v) in y.iter_mut().zip(x) {
+            o.write(f(v));
+        }
+    })
+}
+
+/// A fresh buffer the size of `x` whose chunks `run` writes in full from the same chunks
+/// of `x`, in parallel when there is enough work.
+fn chunked<T: Copy + Send + Sync>(
+    x: &[T],
+    run: impl Fn(&mut [MaybeUninit<T>], &[T]) + Sync,
+) -> Vec<T> {
+    written(x.len(), |y| {
+        if par::worth_it(x.len()) {
+            let c = par::chunk_len(x.len());
+            y.par_chunks_mut(c)
+                .zip(x.par_chunks(c))
+                .for_each(|(y, x)| run(y, x));
+        } else {
+            run(y, x);
+        }
+    })
 }
 
 /// `y[idx] = op(a[idx · a_strides], b[idx · b_strides])` over `layout.out_dims`.
@@ -130,21 +167,21 @@ impl View {
     }
 
     fn run<E: Element>(&self, a: &[E], b: &[E], f: impl Fn(E, E) -> E + Sync) -> Vec<E> {
-        let mut y = vec![E::zero(); self.numel];
-        if self.numel == 0 {
-            return y;
-        }
-        let row = self.inner.0;
-        let rows = self.numel / row;
-        if par::worth_it(self.numel) {
-            let per = par::rows_per_chunk(rows, row);
-            y.par_chunks_mut(per * row)
-                .enumerate()
-                .for_each(|(t, y)| self.run_rows(a, b, &f, t * per, y));
-        } else {
-            self.run_rows(a, b, &f, 0, &mut y);
-        }
-        y
+        written(self.numel, |y| {
+            if self.numel == 0 {
+                return;
+            }
+            let row = self.inner.0;
+            let rows = self.numel / row;
+            if par::worth_it(self.numel) {
+                let per = par::rows_per_chunk(rows, row);
+                y.par_chunks_mut(per * row)
+                    .enumerate()
+                    .for_each(|(t, y)| self.run_rows(a, b, &f, t * per, y));
+            } else {
+                self.run_rows(a, b, &f, 0, y);
+            }
+        })
     }
 
     /// Fills `y`, which holds whole rows starting at row `first`.
@@ -154,7 +191,7 @@ impl View {
         b: &[E],
         f: &impl Fn(E, E) -> E,
         first: usize,
-        y: &mut [E],
+        y: &mut [MaybeUninit<E>],
     ) {
         let (row, sa, sb) = self.inner;
         // Multi-index of row `first` over the outer axes, and its offsets.
@@ -186,7 +223,7 @@ impl View {
 
 /// One innermost row, with loops specialised for the common stride patterns.
 fn binary_row<E: Element>(
-    y: &mut [E],
+    y: &mut [MaybeUninit<E>],
     a: &[E],
     oa: usize,
     sa: usize,
@@ -199,24 +236,24 @@ fn binary_row<E: Element>(
     match (sa, sb) {
         (1, 1) => {
             for ((o, &x), &z) in y.iter_mut().zip(&a[oa..oa + n]).zip(&b[ob..ob + n]) {
-                *o = f(x, z);
+                o.write(f(x, z));
             }
         }
         (1, 0) => {
             let z = b[ob];
             for (o, &x) in y.iter_mut().zip(&a[oa..oa + n]) {
-                *o = f(x, z);
+                o.write(f(x, z));
             }
         }
         (0, 1) => {
             let x = a[oa];
             for (o, &z) in y.iter_mut().zip(&b[ob..ob + n]) {
-                *o = f(x, z);
+                o.write(f(x, z));
             }
         }
         _ => {
             for (i, o) in y.iter_mut().enumerate() {
-                *o = f(a[oa + i * sa], b[ob + i * sb]);
+                o.write(f(a[oa + i * sa], b[ob + i * sb]));
             }
         }
     }

@@ -42,12 +42,14 @@
 mod check;
 mod conv;
 mod elementwise;
+mod fresh;
 mod gemm;
 mod movement;
 mod norm;
 mod par;
 mod pool;
 mod reduce;
+mod transcendental;
 mod transpose;
 mod wide;
 

@@ -37,6 +37,28 @@ pub fn assert_same<E: Element>(what: &str, got: &[E], want: &[E]) -> Result<(), 
     Ok(())
 }
 
+/// Checks that two `f32` results differ by at most one unit in the last place (NaN
+/// matching NaN): for sine, cosine and exponential, which the CPU backend computes with its
+/// own vector code rather than the C library's functions the reference calls.
+pub fn assert_within_one_ulp(what: &str, got: &[f32], want: &[f32]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.len(), want.len(), "{}: lengths differ", what);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = (g.is_nan() && w.is_nan())
+            || g == w
+            || (g.is_sign_negative() == w.is_sign_negative()
+                && g.to_bits().abs_diff(w.to_bits()) <= 1);
+        prop_assert!(
+            ok,
+            "{}: element {} is {} but the reference gives {}",
+            what,
+            i,
+            g,
+            w
+        );
+    }
+    Ok(())
+}
+
 /// Relative tolerance of [`assert_close`] for `E`.
 ///
 /// Sums (reductions, GEMMs, convolutions) run in a different order than the reference's

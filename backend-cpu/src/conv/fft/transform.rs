@@ -9,11 +9,11 @@
 //!   which is what the per-frequency products read.
 
 use super::dft::{self, Placement, Sizes};
+use crate::fresh::written;
 use crate::gemm::MatRef;
 use crate::par;
 use crate::wide::product_into;
 use pgcnn_core::Element;
-use std::mem::MaybeUninit;
 
 /// The geometry of one kind of plane: its extent and where its entries sit on the circle.
 #[derive(Clone, Copy, Debug)]
@@ -139,17 +139,6 @@ fn matrix<E>(data: &[E], rows: usize, cols: usize) -> MatRef<'_, E> {
         rs: cols,
         cs: 1,
     }
-}
-
-/// A buffer of `len` elements that `fill` writes in full (it is never zeroed first: the
-/// products write every element of their results).
-fn written<E: Element>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
-    let mut v: Vec<E> = Vec::with_capacity(len);
-    fill(&mut v.spare_capacity_mut()[..len]);
-    // SAFETY: every caller's `fill` writes all `len` elements: its products cover whole
-    // row-major results laid end to end (`product_into` writes every element of its view).
-    unsafe { v.set_len(len) };
-    v
 }
 
 #[cfg(test)]
