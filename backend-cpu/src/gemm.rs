@@ -4,9 +4,12 @@
 //! into cache-sized panels and run a SIMD micro-kernel chosen at run time. Each call here
 //! is single-threaded; parallelism comes from running independent calls (batch elements,
 //! or row blocks of one product, which write disjoint rows of C) on different threads.
+//! Very tall products with a small right-hand side (a kernel net's layers over every
+//! kernel coordinate) go to [`crate::tall`] instead, which does not copy the tall operand.
 
 use crate::check;
 use crate::par;
+use crate::tall;
 use pgcnn_core::backend::GemmDesc;
 use pgcnn_core::{Element, Result};
 use rayon::prelude::*;
@@ -387,10 +390,7 @@ pub(crate) fn batched<E: Element>(a: &[E], b: &[E], d: &GemmDesc) -> Result<Vec<
         }
     }
     let mn = check::product(OP, &[d.m, d.n])?;
-    let mut c = vec![E::zero(); check::product(OP, &[d.batch, mn])?];
-    if c.is_empty() || d.k == 0 {
-        return Ok(c);
-    }
+    let total = check::product(OP, &[d.batch, mn])?;
     // A batch of row-major A's against one shared B is one tall product.
     let (batch, m, a_bs) =
         if d.batch > 1 && d.b_batch_stride == 0 && !d.a_trans && d.a_batch_stride == d.m * d.k {
@@ -398,6 +398,29 @@ pub(crate) fn batched<E: Element>(a: &[E], b: &[E], d: &GemmDesc) -> Result<Vec<
         } else {
             (d.batch, d.m, d.a_batch_stride)
         };
+    if batch == 1 && !d.a_trans && tall::suits(m, d.k, d.n) {
+        let am = MatRef {
+            data: a,
+            rows: m,
+            cols: d.k,
+            rs: d.k,
+            cs: 1,
+        };
+        let bm = MatRef {
+            data: b,
+            rows: d.k,
+            cols: d.n,
+            rs: brs,
+            cs: bcs,
+        };
+        if let Some(c) = tall::product(am, bm) {
+            return Ok(c);
+        }
+    }
+    let mut c = vec![E::zero(); total];
+    if c.is_empty() || d.k == 0 {
+        return Ok(c);
+    }
     let flops = 2usize
         .saturating_mul(d.batch)
         .saturating_mul(mn)

@@ -49,6 +49,7 @@ mod norm;
 mod par;
 mod pool;
 mod reduce;
+mod tall;
 mod transcendental;
 mod transpose;
 mod wide;

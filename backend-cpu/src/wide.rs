@@ -20,10 +20,10 @@ use std::any::TypeId;
 use std::mem::MaybeUninit;
 
 /// Rows per tile.
-const R: usize = 6;
+pub(crate) const R: usize = 6;
 
 /// A lane type the tiles run on.
-trait Lane: Copy + Send + Sync + 'static {
+pub(crate) trait Lane: Copy + Send + Sync + 'static {
     const ZERO: Self;
     /// `a · b + c`, fused where `FUSED` (one rounding), else two roundings.
     fn madd<const FUSED: bool>(a: Self, b: Self, c: Self) -> Self;
@@ -72,15 +72,15 @@ pub(crate) fn best_isa() -> Isa {
 /// The operands, checked: `a` is `m × k` with row stride `k`, `b` is `k × n` with row
 /// stride `ldb`, `c` is `m × n` with row stride `ldc`.
 #[derive(Clone, Copy)]
-struct Operands<T> {
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const T,
-    b: *const T,
-    ldb: usize,
-    c: *mut T,
-    ldc: usize,
+pub(crate) struct Operands<T> {
+    pub(crate) m: usize,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    pub(crate) a: *const T,
+    pub(crate) b: *const T,
+    pub(crate) ldb: usize,
+    pub(crate) c: *mut T,
+    pub(crate) ldc: usize,
 }
 // SAFETY: the blocks that share one `Operands` read `a` and `b` and write disjoint
 // columns of `c` (see `run`).
@@ -312,7 +312,7 @@ fn prefetch(p: *const u8) {
 /// One `RR × W` tile of `c` at `(i, j)`, accumulated over all of `k` in registers,
 /// prefetching the rows of `b` at `prefetch_column` on the way.
 #[inline(always)]
-unsafe fn tile<T: Lane, const RR: usize, const W: usize, const FUSED: bool>(
+pub(crate) unsafe fn tile<T: Lane, const RR: usize, const W: usize, const FUSED: bool>(
     ops: Operands<T>,
     i: usize,
     j: usize,

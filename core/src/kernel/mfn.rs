@@ -173,17 +173,33 @@ impl<B: Backend, E: Element> Mfn<B, E> {
     }
 }
 
-/// The inputs of every Gaussian window of a net, `[x², x]` `[P, 2d]` for coordinates `x`
-/// `[P, d]`: computed once per forward and shared by all its filters.
-fn window_features<B: Backend, E: Element>(x: &Tensor<B, E>) -> Result<Tensor<B, E>> {
-    Tensor::cat(&[&x.square()?, x], 1)
+/// `[v, 1]` `[P, n + 1]` for `v` `[P, n]`: a layer's input with a column of ones, so that its
+/// product with `[W, b]` adds the bias inside the matrix product instead of in a pass of
+/// its own over the `[P, h]` result (and the bias's gradient comes out of the weight's).
+fn with_ones<B: Backend, E: Element>(parts: &[&Tensor<B, E>]) -> Result<Tensor<B, E>> {
+    let rows = parts[0].dims()[0];
+    let ones = Tensor::ones(parts[0].backend(), [rows, 1])?;
+    let mut all = parts.to_vec();
+    all.push(&ones);
+    Tensor::cat(&all, 1)
 }
 
-/// `exp(-½·Σ_d (γ_jd (x_pd - μ_jd))²)` `[P, h]` from `features` `[x², x]` `[P, 2d]`
-/// ([`window_features`]), `μ` `[h, d]` and `γ` `[h, 1 or d]`.
+/// `x1 · [W, b]ᵀ` = `x · Wᵀ + b` for `x1` = `[x, 1]` ([`with_ones`]), `W` `[h, n]`, `b` `[h]`.
+fn affine<B: Backend, E: Element>(
+    x1: &Tensor<B, E>,
+    w: &Tensor<B, E>,
+    b: &Tensor<B, E>,
+) -> Result<Tensor<B, E>> {
+    let h = w.dims()[0];
+    x1.matmul_t(&Tensor::cat(&[w, &b.reshape([h, 1])?], 1)?, false, true)
+}
+
+/// `exp(-½·Σ_d (γ_jd (x_pd - μ_jd))²)` `[P, h]` from `features` `[x², x, 1]` `[P, 2d + 1]`
+/// (computed once per forward and shared by all filters), `μ` `[h, d]` and `γ`
+/// `[h, 1 or d]`.
 ///
 /// The exponent is a quadratic in `x`, so it is one small product:
-/// `−½ Σ_d γ²(x − μ)² = [x², x] · [−½γ², γ²μ]ᵀ − ½ Σ_d γ²μ²`. Computed as written it
+/// `−½ Σ_d γ²(x − μ)² = [x², x, 1] · [−½γ², γ²μ, −½ Σ_d γ²μ²]ᵀ`. Computed as written it
 /// would go through `[P, h, d]` tensors (three times the size of the result, kept for the
 /// backward pass) and a reduction over `d`; as a product it needs only the `[P, h]`
 /// result. The price is rounding: the terms are summed before they cancel, so the
@@ -201,12 +217,12 @@ fn gaussian_window<B: Backend, E: Element>(
     }
     let linear = g2.mul(mu)?;
     let quadratic = g2.mul_scalar(E::from_f64(-0.5))?;
-    let bias = linear
+    let constant = linear
         .mul(mu)?
-        .sum_axes(&[-1], false)?
+        .sum_axes(&[-1], true)?
         .mul_scalar(E::from_f64(-0.5))?;
-    let w = Tensor::cat(&[&quadratic, &linear], 1)?;
-    features.linear(&w, Some(&bias))?.exp()
+    let w = Tensor::cat(&[&quadratic, &linear, &constant], 1)?;
+    features.matmul_t(&w, false, true)?.exp()
 }
 
 impl<B: Backend, E: Element> KernelNet<B, E> for Mfn<B, E> {
@@ -267,13 +283,17 @@ impl<B: Backend, E: Element> KernelNet<B, E> for Mfn<B, E> {
     fn forward_with(&self, coords: &Tensor<B, E>, params: &[Tensor<B, E>]) -> Result<Tensor<B, E>> {
         check_coords("Mfn::forward", coords, self.in_dim)?;
         let mut cur = ParamCursor::new("Mfn::forward", &self.params(), params)?;
+        let coords1 = with_ones(&[coords])?;
         let features = match self.kind {
             FilterKind::Fourier => None,
-            FilterKind::Gabor | FilterKind::Magnet => Some(window_features(coords)?),
+            FilterKind::Gabor | FilterKind::Magnet => {
+                Some(with_ones(&[&coords.square()?, coords])?)
+            }
         };
         let mut filtered = Vec::with_capacity(self.filters.len());
         for f in &self.filters {
-            let mut z = cur.dense(coords)?.sin()?;
+            let (w, b) = (cur.take(), cur.take());
+            let mut z = affine(&coords1, w, b)?.sin()?;
             if let (Some(features), Some(_)) = (&features, &f.window) {
                 let (mu, gamma) = (cur.take(), cur.take());
                 z = z.mul(&gaussian_window(features, mu, gamma)?)?;
