@@ -1,7 +1,7 @@
 //! Hostile inputs are refused without large allocations: a counting allocator records the
 //! largest single request while each parser runs on a file whose header claims gigabytes,
-//! a decompression bomb, or garbage. One test function, so no other test allocates
-//! concurrently.
+//! a decompression bomb, a config whose counts add up to millions, or garbage. One test
+//! function, so no other test allocates concurrently.
 
 mod data_support;
 
@@ -146,6 +146,15 @@ fn hostile_inputs_fail_without_large_allocations() {
             Box::new(|| {
                 let images = vec![0u8; 3 * 96 * 96];
                 largest_allocation(|| parse_stl10(&images, &[1, 2]))
+            }),
+        ),
+        (
+            "config: 4,000 block-width pairs of 256 blocks each, for 4 blocks",
+            Box::new(|| {
+                let pairs = "1.0, 256.0, ".repeat(4000);
+                let text = format!("[net]\nno_blocks = 4\nblock_width_factors = [{pairs}]\n");
+                let config = pgcnn::config::Config::from_toml_str(&text).unwrap();
+                largest_allocation(|| config.validate())
             }),
         ),
         (
