@@ -8,7 +8,9 @@ binary (configs are its presets, checkpoints come from real tiny runs).
   fuzz/src/bin/checkpoint.rs (`RUN` there): after 1 epoch, after 2 epochs, and one written
   on Ctrl-C inside an epoch. The run's wall-clock seconds are zeroed, but the weights may
   differ in their last bits between machines, so rerunning may change the bytes (never
-  what the seeds cover).
+  what the seeds cover). Not written here: format1-epoch1.safetensors, a checkpoint of
+  the same run written before checkpoints carried checksums (format version 1), kept so
+  that the fuzzer also mutates tensor bytes that no checksum stops before the restore.
 
 Every seed must be accepted: .ci/fuzz.sh checks that with PGCNN_FUZZ_SEEDS_MUST_PARSE=1.
 

@@ -136,7 +136,7 @@ fn files_without_pgcnn_entries_are_refused() {
     );
     assert!(corrupt_reason(&raw(&no_config, &[0; 4])).contains("pgcnn.config"));
     let future = format!(
-        r#"{{"__metadata__":{{"pgcnn.format":"pgcnn-checkpoint","pgcnn.format_version":"2","pgcnn.config":""}},{t}}}"#
+        r#"{{"__metadata__":{{"pgcnn.format":"pgcnn-checkpoint","pgcnn.format_version":"3","pgcnn.config":""}},{t}}}"#
     );
     assert!(corrupt_reason(&raw(&future, &[0; 4])).contains("version"));
 }

@@ -509,25 +509,33 @@ fn checkpoint_with_a_tensor_of_the_wrong_shape() {
     ]);
 }
 
-#[test]
-fn truncated_checkpoint() {
-    let dir = Scratch::new("truncated-ck");
+/// A finished tiny run whose `last.safetensors` was changed by `edit`: the scratch
+/// directory (removed when dropped), the run directory and the checkpoint's path.
+fn tampered_run(
+    tag: &str,
+    edit: impl FnOnce(&mut Vec<u8>),
+) -> (Scratch, std::path::PathBuf, std::path::PathBuf) {
+    let dir = Scratch::new(tag);
     let run_dir = finished_run(&dir);
     let path = run_dir.join("last.safetensors");
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    edit(&mut bytes);
+    std::fs::write(&path, &bytes).unwrap();
+    (dir, run_dir, path)
+}
+
+#[test]
+fn truncated_checkpoint() {
+    let (_dir, run_dir, _) = tampered_run("truncated-ck", |b| b.truncate(b.len() / 2));
     resume(&run_dir, &[])
         .assert_clean_error(&["cannot read the checkpoint", "not a valid pgcnn checkpoint"]);
 }
 
 #[test]
 fn checkpoint_header_claims_more_than_the_file_has() {
-    let dir = Scratch::new("header-ck");
-    let run_dir = finished_run(&dir);
-    let path = run_dir.join("last.safetensors");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[..8].copy_from_slice(&1_000_000_000_000u64.to_le_bytes());
-    std::fs::write(&path, &bytes).unwrap();
+    let (_dir, run_dir, _) = tampered_run("header-ck", |b| {
+        b[..8].copy_from_slice(&1_000_000_000_000u64.to_le_bytes())
+    });
     resume(&run_dir, &[]).assert_clean_error(&[
         "the header length prefix claims 1000000000000 bytes but only",
         "(truncated or corrupt)",
@@ -536,12 +544,8 @@ fn checkpoint_header_claims_more_than_the_file_has() {
 
 #[test]
 fn checkpoint_with_a_corrupt_header() {
-    let dir = Scratch::new("json-ck");
-    let run_dir = finished_run(&dir);
-    let path = run_dir.join("last.safetensors");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8] = b'#'; // the header's opening `{`
-    std::fs::write(&path, &bytes).unwrap();
+    // The header's opening `{` overwritten.
+    let (_dir, run_dir, _) = tampered_run("json-ck", |b| b[8] = b'#');
     resume(&run_dir, &[]).assert_clean_error(&["not a valid pgcnn checkpoint"]);
 }
 
@@ -556,6 +560,31 @@ fn safetensors_file_of_another_tool() {
     bytes.extend_from_slice(&1.0f32.to_le_bytes());
     std::fs::write(run_dir.join("last.safetensors"), &bytes).unwrap();
     resume(&run_dir, &[]).assert_clean_error(&["no \"pgcnn.format\" entry", "another tool"]);
+}
+
+#[test]
+fn checkpoint_with_a_nan_written_into_a_tensor() {
+    let (_dir, _, path) = tampered_run("nan-ck", |bytes| {
+        // The first value of `lift.bias`, found through the header's offsets.
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        let at = 8 + n + header["lift.bias"]["data_offsets"][0].as_u64().unwrap() as usize;
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    });
+    let p = path.display().to_string();
+    let out = run(pgcnn(&[
+        "eval",
+        "--checkpoint",
+        p.as_str(),
+        "--device",
+        "cpu",
+    ]));
+    eprintln!("--- eval\n{}", out.stderr);
+    out.assert_clean_error(&[
+        &format!("--checkpoint {p}: {p}: not a valid pgcnn checkpoint"),
+        "tensor \"lift.bias\": its bytes do not match the checksum stored with them",
+        "the file was altered or damaged after it was written",
+    ]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Hostile inputs are refused without large allocations: a counting allocator records the
 //! largest single request while each parser runs on a file whose header claims gigabytes,
-//! a decompression bomb, or garbage. One test function, so no other test allocates
-//! concurrently.
+//! a decompression bomb, a config whose counts add up to millions, or garbage. One test
+//! function, so no other test allocates concurrently.
 
 mod data_support;
 
@@ -62,6 +62,36 @@ fn bomb(extra: usize) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// PCam files of datasets created and never written (by libhdf5; see
+/// data_support/pcam/make_unwritten.py): 1,400 bytes declaring 262,144 images, which
+/// libhdf5 would read as fill values, 29 GB as f32.
+#[cfg(feature = "pcam")]
+fn pcam_cases() -> Vec<Case<'static>> {
+    let file = |name: &str| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data_support/pcam");
+        std::fs::read(std::path::Path::new(dir).join(name)).unwrap()
+    };
+    let y = file("unwritten_y.h5");
+    let mut cases: Vec<Case<'static>> = Vec::new();
+    for (what, x) in [
+        (
+            "PCam: 262,144 images declared, never written",
+            "unwritten_x.h5",
+        ),
+        (
+            "PCam: 262,144 images in chunks, none stored",
+            "unwritten_chunked_x.h5",
+        ),
+    ] {
+        let (x, y) = (file(x), y.clone());
+        cases.push((
+            what,
+            Box::new(move || largest_allocation(|| pgcnn::data::parse_pcam(x.clone(), y.clone()))),
+        ));
+    }
+    cases
+}
+
 #[test]
 fn hostile_inputs_fail_without_large_allocations() {
     const LIMIT: usize = 1 << 20;
@@ -119,6 +149,15 @@ fn hostile_inputs_fail_without_large_allocations() {
             }),
         ),
         (
+            "config: 4,000 block-width pairs of 256 blocks each, for 4 blocks",
+            Box::new(|| {
+                let pairs = "1.0, 256.0, ".repeat(4000);
+                let text = format!("[net]\nno_blocks = 4\nblock_width_factors = [{pairs}]\n");
+                let config = pgcnn::config::Config::from_toml_str(&text).unwrap();
+                largest_allocation(|| config.validate())
+            }),
+        ),
+        (
             "amat: one endless line",
             Box::new(|| {
                 let text = vec![b'0'; 4 << 20];
@@ -126,6 +165,8 @@ fn hostile_inputs_fail_without_large_allocations() {
             }),
         ),
     ];
+    #[cfg(feature = "pcam")]
+    let cases: Vec<Case> = cases.into_iter().chain(pcam_cases()).collect();
     for (what, run) in cases {
         let largest = run();
         assert!(

@@ -365,6 +365,94 @@ mod with_the_feature {
         assert_eq!(parse_pcam(x, y).unwrap().labels, [0, 1, 0]);
     }
 
+    /// An HDF5 dataspace's sizes as it stores them: 8-byte little-endian numbers.
+    fn dims(sizes: &[u64]) -> Vec<u8> {
+        sizes.iter().flat_map(|d| d.to_le_bytes()).collect()
+    }
+
+    /// `file` (written by libhdf5 with its default format, whose object headers carry no
+    /// checksum to update) with the bytes `from`, found once or twice, changed to `to`.
+    fn patched(file: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at: Vec<usize> = (0..file.len() - from.len())
+            .filter(|&i| file[i..].starts_with(from))
+            .collect();
+        assert!(matches!(at.len(), 1 | 2), "{from:?} occurs at {at:?}");
+        let mut out = file.to_vec();
+        for i in at {
+            out[i..i + to.len()].copy_from_slice(to);
+        }
+        out
+    }
+
+    /// `file` with its dataspace of `from` changed to `to` (its sizes and, where stored,
+    /// its maximum sizes).
+    fn redeclared(file: &[u8], from: &[u64], to: &[u64]) -> Vec<u8> {
+        patched(file, &dims(from), &dims(to))
+    }
+
+    fn fixture_file(name: &str) -> Vec<u8> {
+        read(&Path::new(FIXTURE).join(name))
+    }
+
+    #[test]
+    fn declared_sizes_that_the_files_do_not_store_are_refused() {
+        // libhdf5's files of datasets created and never written (make_unwritten.py):
+        // 1,400 bytes declaring the training split's 262,144 images, 29 GB as f32.
+        let (x, y) = (
+            fixture_file("unwritten_x.h5"),
+            fixture_file("unwritten_y.h5"),
+        );
+        assert_format_error(
+            x.clone(),
+            y.clone(),
+            "dataset `x` of shape [262144, 96, 96, 3] declares 7247757312 bytes, but no \
+             data was ever written (its storage was never allocated)",
+        );
+        let chunked = fixture_file("unwritten_chunked_x.h5");
+        assert_format_error(
+            chunked.clone(),
+            y.clone(),
+            "its chunks of shape [1, 96, 96, 3] split it into more chunks than the 1400-byte \
+             file can hold",
+        );
+        // The same with 5 images: few enough chunks, none of them stored.
+        let five = redeclared(&chunked, &[262_144, 96, 96, 3], &[5, 96, 96, 3]);
+        let (fx, fy) = (read(&fixture_path(0)), read(&fixture_path(1)));
+        assert_format_error(
+            five,
+            fy.clone(),
+            "only 0 of its 5 chunks are stored (the rest would read as fill values)",
+        );
+        // The h5py fixture declaring 7 images: 6 of its 8 chunks are there.
+        let x7 = redeclared(&fx, &[5, 96, 96, 3], &[7, 96, 96, 3]);
+        let y7 = redeclared(&fy, &[5, 1, 1, 1], &[7, 1, 1, 1]);
+        assert_format_error(x7, y7, "only 6 of its 8 chunks are stored");
+        // Good images, labels never written.
+        let y5 = redeclared(&y, &[262_144, 1, 1, 1], &[5, 1, 1, 1]);
+        assert_format_error(
+            fx.clone(),
+            y5,
+            "dataset `y` of shape [5, 1, 1, 1] declares 5 bytes, but no data was ever written",
+        );
+        // Contiguous storage allocated, but past the end of the file or shorter than the
+        // shape: the layout's address (undefined) and size (the shape's) rewritten.
+        let layout = |address: u64, size: u64| dims(&[address, size]);
+        let unallocated = layout(u64::MAX, 7_247_757_312);
+        assert_format_error(
+            patched(&x, &unallocated, &layout(0, 7_247_757_312)),
+            y.clone(),
+            "its 7247757312 bytes at offset 0 run past the end of the 1400-byte file",
+        );
+        assert_format_error(
+            patched(&x, &unallocated, &layout(0, 1000)),
+            y,
+            "declares 7247757312 bytes, but the file stores 1000 bytes for it, which cannot \
+             hold: truncated or corrupt",
+        );
+        // Untouched, the h5py files read.
+        assert_eq!(parse_pcam(fx, fy).unwrap().labels, FIXTURE_LABELS);
+    }
+
     #[test]
     fn truncated_and_corrupted_files_never_panic() {
         let x = read(&fixture_path(0));

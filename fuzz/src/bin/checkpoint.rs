@@ -5,9 +5,9 @@
 //! and parse back to the same content, its stored config must parse or be refused
 //! cleanly, and it is compared with and restored into the model, optimiser and schedule
 //! of a fixed tiny run (`RUN` below: the seeds are that run's checkpoints, written by
-//! `make_checkpoint_seeds.sh`), as `pgcnn train --resume` does. A restore must fail
-//! cleanly or succeed, and after a success a new snapshot must hold exactly the tensors
-//! that were read.
+//! `make_trainer_seeds.py`, and one written before checkpoints carried checksums), as
+//! `pgcnn train --resume` does. A restore must fail cleanly or succeed, and after a
+//! success a new snapshot must hold exactly the tensors that were read.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -6,12 +6,14 @@
 //! parser then checks that offsets are contiguous, in bounds and match each shape times
 //! the dtype's size (with overflow checks), and the only allocations are the parsed
 //! header (at most the header's length) and the tensor data (at most the buffer's
-//! length).
+//! length). Each tensor's bytes are then checked against the checksum stored for it
+//! (format version 2; see `checksum.rs`).
 
+use super::checksum::{checksum_key, checksum_text, verify, Integrity};
 use super::error::{CheckpointError, Result};
 use super::{
     Checkpoint, NamedTensor, CONFIG_KEY, FORMAT_KEY, FORMAT_NAME, FORMAT_VERSION,
-    FORMAT_VERSION_KEY,
+    FORMAT_VERSION_KEY, FORMAT_VERSION_UNCHECKED,
 };
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
@@ -43,6 +45,7 @@ pub(crate) fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>> {
         .collect();
     let mut views = Vec::with_capacity(ckpt.tensors.len());
     for (t, b) in ckpt.tensors.iter().zip(&bytes) {
+        header.insert(checksum_key(&t.name), checksum_text(b));
         let view = TensorView::new(Dtype::F32, t.dims.clone(), b).map_err(|e| {
             CheckpointError::Invalid(format!("tensor {:?} cannot be stored: {e}", t.name))
         })?;
@@ -52,8 +55,9 @@ pub(crate) fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>> {
         .map_err(|e| CheckpointError::Invalid(format!("cannot serialise the checkpoint: {e}")))
 }
 
-/// Parses and validates safetensors bytes; `context` names the source in errors.
-pub(crate) fn decode(bytes: &[u8], context: &str) -> Result<Checkpoint> {
+/// Parses and validates safetensors bytes; `context` names the source in errors. Also
+/// says whether the tensors were checked against stored checksums.
+pub(crate) fn decode(bytes: &[u8], context: &str) -> Result<(Checkpoint, Integrity)> {
     let corrupt = |reason: String| CheckpointError::corrupt(context, reason);
     check_header_length(bytes).map_err(corrupt)?;
     let (header_len, meta) =
@@ -65,6 +69,7 @@ pub(crate) fn decode(bytes: &[u8], context: &str) -> Result<Checkpoint> {
 
     let names = meta.offset_keys();
     let mut tensors = Vec::with_capacity(names.len());
+    let mut computed = Vec::with_capacity(names.len());
     for name in names {
         let info = meta
             .info(&name)
@@ -81,6 +86,7 @@ pub(crate) fn decode(bytes: &[u8], context: &str) -> Result<Checkpoint> {
                 "tensor {name:?}: bytes {start}..{end} are out of bounds"
             ))
         })?;
+        computed.push((name.clone(), checksum_text(raw)));
         let values = raw
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -112,19 +118,26 @@ pub(crate) fn decode(bytes: &[u8], context: &str) -> Result<Checkpoint> {
         }
     }
     let version = metadata.remove(FORMAT_VERSION_KEY).unwrap_or_default();
-    if version != FORMAT_VERSION {
-        return Err(corrupt(format!(
-            "format version {version:?}; this pgcnn reads version {FORMAT_VERSION:?}"
-        )));
-    }
+    let has_checksums = match version.as_str() {
+        FORMAT_VERSION => true,
+        FORMAT_VERSION_UNCHECKED => false,
+        _ => {
+            return Err(corrupt(format!(
+                "format version {version:?}; this pgcnn reads versions \
+                 {FORMAT_VERSION_UNCHECKED:?} and {FORMAT_VERSION:?}"
+            )))
+        }
+    };
+    let integrity = verify(&mut metadata, &computed, has_checksums).map_err(corrupt)?;
     let config_toml = metadata
         .remove(CONFIG_KEY)
         .ok_or_else(|| corrupt(format!("__metadata__ has no {CONFIG_KEY:?} entry")))?;
-    Ok(Checkpoint {
+    let checkpoint = Checkpoint {
         config_toml,
         metadata,
         tensors,
-    })
+    };
+    Ok((checkpoint, integrity))
 }
 
 /// Checks the length prefix against the buffer, so that a header claiming a terabyte

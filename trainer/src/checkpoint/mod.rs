@@ -24,8 +24,9 @@
 //! | key | value |
 //! | --- | --- |
 //! | `pgcnn.format` | `pgcnn-checkpoint` (files without it are rejected) |
-//! | `pgcnn.format_version` | `1` |
+//! | `pgcnn.format_version` | `2` (`1`: written before checksums, see below) |
 //! | `pgcnn.config` | the run's full configuration as TOML text |
+//! | `pgcnn.crc32.<tensor name>` | the CRC-32 (IEEE, as gzip's) of the tensor's bytes, 8 lowercase hexadecimal digits; one per tensor |
 //! | `pgcnn.version` | the version of pgcnn that wrote the file |
 //! | `optim.algorithm`, `optim.step_count`, `optim.positions`, `optim.slots`, `optim.<position>.step` | optimiser counters ([`Checkpoint::put_optimizer_state`]) |
 //! | `schedule.iteration`, `schedule.epoch`, `schedule.plateau.*` | learning-rate schedule progress ([`Checkpoint::put_schedule_state`]) |
@@ -35,17 +36,25 @@
 //! Integers are stored as decimal strings, floats as Rust's shortest round-trip decimal
 //! form (`inf`, `-inf` and `NaN` included), so every value reads back bit-exactly.
 //!
+//! Loading checks every tensor's bytes against its `pgcnn.crc32.*` entry and refuses a
+//! mismatch, naming the tensor and the file: a bit flipped on disk or a value patched by
+//! hand is an error rather than a model evaluated on damaged weights. Files of format
+//! version `1` (written before the checksums) still load, with a note that their
+//! tensors could not be checked ([`Integrity::Unchecked`]).
+//!
 //! Checkpoints are replaced atomically ([`write_atomic`]): a run killed at any moment
 //! leaves either the previous checkpoint or the new one, plus at most a stale
 //! `.<name>.tmp` file that the next write overwrites.
 
 mod atomic;
+mod checksum;
 mod codec;
 mod config_diff;
 mod error;
 mod state;
 
 pub use atomic::{temp_path_for, write_atomic};
+pub use checksum::{Integrity, CHECKSUM_PREFIX};
 pub use config_diff::config_differences;
 pub use error::{CheckpointError, ConfigDifference, Result};
 
@@ -60,8 +69,10 @@ pub const FORMAT_KEY: &str = "pgcnn.format";
 pub const FORMAT_NAME: &str = "pgcnn-checkpoint";
 /// Header key of the format version.
 pub const FORMAT_VERSION_KEY: &str = "pgcnn.format_version";
-/// The format version this code writes and reads.
-pub const FORMAT_VERSION: &str = "1";
+/// The format version this code writes (and reads): tensors with checksums.
+pub const FORMAT_VERSION: &str = "2";
+/// The earlier format version, without checksums, still read.
+pub const FORMAT_VERSION_UNCHECKED: &str = "1";
 /// Header key of the configuration (TOML text).
 pub const CONFIG_KEY: &str = "pgcnn.config";
 /// Metadata key of the pgcnn version that wrote the file (set by [`Checkpoint::new`]).
@@ -117,8 +128,8 @@ pub struct Checkpoint {
     /// The run's configuration as TOML text, stored verbatim.
     pub config_toml: String,
     /// Counters and state as strings (format version, epoch, step, RNG state, best
-    /// validation accuracy, ...). The keys `pgcnn.format`, `pgcnn.format_version` and
-    /// `pgcnn.config` are reserved.
+    /// validation accuracy, ...). The keys `pgcnn.format`, `pgcnn.format_version`,
+    /// `pgcnn.config` and `pgcnn.crc32.*` are reserved.
     pub metadata: BTreeMap<String, String>,
     /// The tensors, names unique. Loading returns them sorted by name.
     pub tensors: Vec<NamedTensor>,
@@ -172,8 +183,15 @@ impl Checkpoint {
     /// Parses and validates checkpoint bytes. Never panics and allocates no more than
     /// about the input's length, whatever the input: bad length prefixes, headers that
     /// are not UTF-8 or JSON, dtypes other than F32, overlapping, out-of-bounds or
-    /// ill-sized byte ranges, and files without the pgcnn header entries are errors.
+    /// ill-sized byte ranges, tensors whose bytes do not match their checksums, and files
+    /// without the pgcnn header entries are errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Ok(Self::from_bytes_with_integrity(bytes)?.0)
+    }
+
+    /// [`Checkpoint::from_bytes`], also saying whether the tensors were checked against
+    /// stored checksums (a format version 1 file has none).
+    pub fn from_bytes_with_integrity(bytes: &[u8]) -> Result<(Self, Integrity)> {
         codec::decode(bytes, "checkpoint bytes")
     }
 
@@ -183,9 +201,21 @@ impl Checkpoint {
         write_atomic(path, &bytes)
     }
 
-    /// Reads and validates the checkpoint at `path`. The header length is checked
-    /// against the file's size before the file is read.
+    /// Reads and validates the checkpoint at `path`. A file written before checkpoints
+    /// carried checksums loads with a one-line note on stderr saying that its tensors
+    /// could not be checked.
     pub fn load(path: &Path) -> Result<Self> {
+        let (checkpoint, integrity) = Self::load_with_integrity(path)?;
+        if let Some(note) = integrity.note(&path.display().to_string()) {
+            eprintln!("note: {note}");
+        }
+        Ok(checkpoint)
+    }
+
+    /// [`Checkpoint::load`] without the note: returns whether the tensors were checked
+    /// against stored checksums. The header length is checked against the file's size
+    /// before the file is read.
+    pub fn load_with_integrity(path: &Path) -> Result<(Self, Integrity)> {
         let mut file = File::open(path).map_err(|e| CheckpointError::io("opening", path, e))?;
         let len = file
             .metadata()
@@ -224,12 +254,14 @@ impl Checkpoint {
 
     /// Checks names, shapes and reserved keys before writing.
     fn validate(&self) -> Result<()> {
-        for key in [FORMAT_KEY, FORMAT_VERSION_KEY, CONFIG_KEY] {
-            if self.metadata.contains_key(key) {
-                return Err(CheckpointError::Invalid(format!(
-                    "metadata key {key:?} is reserved (set by the writer)"
-                )));
-            }
+        let reserved = |k: &str| {
+            [FORMAT_KEY, FORMAT_VERSION_KEY, CONFIG_KEY].contains(&k)
+                || k.starts_with(CHECKSUM_PREFIX)
+        };
+        if let Some(key) = self.metadata.keys().find(|k| reserved(k)) {
+            return Err(CheckpointError::Invalid(format!(
+                "metadata key {key:?} is reserved (set by the writer)"
+            )));
         }
         let mut names = std::collections::BTreeSet::new();
         for t in &self.tensors {

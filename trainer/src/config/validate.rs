@@ -115,6 +115,12 @@ impl Config {
             if !(factor.is_finite() && factor > 0.0 && count_ok) || count > MAX_BLOCKS as f64 {
                 return None;
             }
+            // The counts must sum to no_blocks (≤ MAX_BLOCKS): stopping at the first
+            // excess keeps a long list of large counts (a few bytes of text each) from
+            // growing the widths far past it.
+            if widths.len() + count as usize > net.no_blocks {
+                return None;
+            }
             // Truncation, as the reference's int(no_hidden * factor).
             let width = (net.no_hidden as f64 * factor) as usize;
             widths.extend(std::iter::repeat_n(width, count as usize));

@@ -22,6 +22,8 @@ mod cifar;
 mod dataset;
 pub mod embedded;
 mod error;
+#[cfg(feature = "pcam")]
+mod hdf5_storage;
 mod idx;
 pub mod io;
 mod load;

@@ -18,7 +18,9 @@
 //! the `.h5.gz` files is an error asking to gunzip them.
 //!
 //! Memory: the images are held as `f32` `[N, C, H, W]`, 110,592 bytes each: the test and
-//! validation splits take 3.6 GB each, the training split 29 GB.
+//! validation splits take 3.6 GB each, the training split 29 GB. Before anything is
+//! allocated, the counts the files declare are checked against the data they store
+//! (`hdf5_storage.rs`), so a corrupt file cannot ask for memory its bytes do not back.
 
 use std::path::Path;
 
@@ -132,6 +134,7 @@ mod hdf5 {
 
     use crate::data::dataset::{pixel_value, Dataset};
     use crate::data::error::{DataError, Result};
+    use crate::data::hdf5_storage::check_backed;
     use crate::data::io::is_gzip;
 
     /// Image side.
@@ -247,9 +250,32 @@ mod hdf5 {
                 ),
             ));
         }
+        // The declared counts must be backed by stored data before they size anything.
+        backed(x, &xs, &x_shape, count * IMAGE_BYTES as u64, "x", xc)?;
+        backed(y, &ys, &y_shape, count, "y", yc)?;
         let labels = read_labels(&ys, count, yc)?;
         let images = read_images(&xs, count, xc)?;
         Dataset::new(images, labels, 3, SIDE, SIDE, CLASSES)
+    }
+
+    /// [`check_backed`] for dataset `name` of `file`, whose shape declares `declared`
+    /// bytes; the error names the file, the dataset and both sizes.
+    fn backed(
+        file: &File,
+        ds: &H5Dataset,
+        shape: &[u64],
+        declared: u64,
+        name: &str,
+        context: &str,
+    ) -> Result<()> {
+        check_backed(ds, shape, declared, file.file_size()).map_err(|reason| {
+            DataError::format(
+                context,
+                format!(
+                    "dataset `{name}` of shape {shape:?} declares {declared} bytes, but {reason}"
+                ),
+            )
+        })
     }
 
     fn read_labels(ys: &H5Dataset, count: u64, yc: &str) -> Result<Vec<usize>> {
@@ -280,6 +306,8 @@ mod hdf5 {
             .and_then(|n| n.checked_mul(IMAGE_BYTES))
             .ok_or_else(|| DataError::format(xc, format!("{count} images do not fit in memory")))?;
         let mut images: Vec<f32> = Vec::new();
+        // Reserved whole (the caller has checked that the file stores this much), so the
+        // training split's 29 GB is one allocation that fails cleanly where memory lacks.
         images.try_reserve_exact(values).map_err(|_| {
             DataError::format(
                 xc,
