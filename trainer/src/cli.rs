@@ -132,6 +132,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Continue the run in DIR from its last checkpoint, with the config stored there.
+    /// A run directory is written by one process at a time: another one writing DIR is
+    /// an error naming its pid.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "epochs", "out"])]
     pub resume: Option<PathBuf>,
     /// Where datasets are read from (default: the embedded MNIST digits, for the

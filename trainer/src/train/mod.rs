@@ -19,10 +19,14 @@
 //! - checkpoints are replaced atomically (temporary file, fsync, rename) at the start
 //!   (the initial state), after every epoch, and on Ctrl-C; a kill loses at most the work
 //!   since the last one, which the resumed run repeats identically.
+//!
+//! One process at a time writes a run directory (`lock.rs`), so that two runs started
+//! on one directory cannot mix their checkpoints and metrics.
 
 mod checkpointing;
 mod evaluate;
 mod interrupt;
+mod lock;
 mod resume;
 mod run;
 mod setup;
@@ -32,6 +36,7 @@ pub use evaluate::{evaluate, Evaluation};
 pub use interrupt::{
     install_interrupt_handler, request_stop, stop_requested, Interrupted, SAME_REQUEST,
 };
+pub use lock::{RunDirInUse, LOCK_FILE};
 pub use resume::{first_non_finite, open_resume, ResumePoint};
 pub use run::{train, TrainOptions};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.

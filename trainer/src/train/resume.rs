@@ -27,12 +27,7 @@ pub struct ResumePoint {
 pub fn open_resume(out: &Path, max_steps: Option<usize>) -> Result<ResumePoint> {
     let path = out.join(LAST_CHECKPOINT);
     if !path.exists() {
-        bail!(
-            "--resume {}: there is no checkpoint {} to continue from (a run writes it before \
-             its first step; a run stopped earlier has to be started again)",
-            out.display(),
-            path.display()
-        );
+        return Err(no_checkpoint(out));
     }
     let ck = Checkpoint::load(&path)
         .with_context(|| format!("--resume {}: cannot read the checkpoint", out.display()))?;
@@ -71,6 +66,16 @@ pub fn open_resume(out: &Path, max_steps: Option<usize>) -> Result<ResumePoint> 
         max_steps: progress.max_steps,
         checkpoint: ck,
     })
+}
+
+/// The error of `--resume DIR` where DIR has no last checkpoint.
+pub fn no_checkpoint(out: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--resume {}: there is no checkpoint {} to continue from (a run writes it before its \
+         first step; a run stopped earlier has to be started again)",
+        out.display(),
+        out.join(LAST_CHECKPOINT).display()
+    )
 }
 
 /// The name of the first tensor of `ck` that no good run holds: a NaN anywhere, or an

@@ -2,7 +2,8 @@
 
 use super::evaluate::{evaluate, Evaluation};
 use super::interrupt::stop_requested;
-use super::resume::open_resume;
+use super::lock::lock;
+use super::resume::{no_checkpoint, open_resume};
 use super::setup::{build_optimizer, build_schedule, load_data};
 use super::state::{restore_model, PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
@@ -44,19 +45,33 @@ pub struct TrainOptions {
 
 /// Trains as `opts` says and returns the summary written to `final.json`.
 ///
+/// The run directory is locked for the whole run (`lock.rs`): a directory that another
+/// process is writing is an error naming that process.
+///
 /// A stop asked for by a signal ([`super::install_interrupt_handler`]) or
 /// [`super::request_stop`] ends the run after the current step with a checkpoint and
 /// returns an error that downcasts to [`Interrupted`](super::Interrupted).
 pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
     let mut config = opts.config.clone();
     let mut resume_from = None;
-    if opts.resume {
+    // Held until the run ends; the operating system lets go of it if the process dies.
+    let _lock = if opts.resume {
+        // Checked before locking, so that a mistyped directory gets no lock file.
+        if !opts.out.join(LAST_CHECKPOINT).exists() {
+            return Err(no_checkpoint(&opts.out));
+        }
+        let lock = lock(&opts.out)?;
         let point = open_resume(&opts.out, opts.max_steps)?;
         // A resumed run continues with the config and steps per epoch it started with.
         config = point.config;
         opts.max_steps = point.max_steps;
         resume_from = Some(point.checkpoint);
-    }
+        lock
+    } else {
+        std::fs::create_dir_all(&opts.out)
+            .with_context(|| format!("creating the run directory {}", opts.out.display()))?;
+        lock(&opts.out)?
+    };
     let splits = load_data(&config, opts.data_dir.as_deref())?;
     let device = Device::open(opts.device)?;
     eprintln!(

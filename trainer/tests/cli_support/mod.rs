@@ -286,3 +286,18 @@ pub fn assert_same_run(a: &Path, b: &Path) {
     };
     assert_eq!(summary(a), summary(b), "final.json differ");
 }
+
+/// `pgcnn train --resume DIR --no-progress --device cpu EXTRA...`.
+pub fn resume_cmd(dir: &Path, extra: &[&str]) -> Command {
+    let d = dir.display().to_string();
+    let mut args = vec![
+        "train",
+        "--resume",
+        d.as_str(),
+        "--no-progress",
+        "--device",
+        "cpu",
+    ];
+    args.extend_from_slice(extra);
+    pgcnn(&args)
+}
