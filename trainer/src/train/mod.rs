@@ -20,8 +20,9 @@
 //!   (the initial state), after every epoch, and on Ctrl-C; a kill loses at most the work
 //!   since the last one, which the resumed run repeats identically.
 //!
-//! One process at a time writes a run directory (`lock.rs`), so that two runs started
-//! on one directory cannot mix their checkpoints and metrics.
+//! A run is never lost to another: a new run does not write into a directory that holds
+//! one unless asked (`run_dir.rs`), and one process at a time writes a run directory
+//! (`lock.rs`).
 
 mod checkpointing;
 mod evaluate;
@@ -29,6 +30,7 @@ mod interrupt;
 mod lock;
 mod resume;
 mod run;
+mod run_dir;
 mod setup;
 mod state;
 
@@ -38,9 +40,10 @@ pub use interrupt::{
 };
 pub use lock::{RunDirInUse, LOCK_FILE};
 pub use resume::{first_non_finite, open_resume, ResumePoint};
-pub use run::{train, TrainOptions};
+pub use run::{train, Start, TrainOptions, TrainedRun};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
 pub(crate) use run::{EVAL_STREAM, INIT_STREAM};
+pub use run_dir::{holds_run, ExistingRun};
 pub use setup::{build_optimizer, build_schedule, load_data};
 pub use state::{read_progress, restore, restore_model, snapshot, PartialEpoch, RunProgress};
 

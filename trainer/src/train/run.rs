@@ -4,6 +4,7 @@ use super::evaluate::{evaluate, Evaluation};
 use super::interrupt::stop_requested;
 use super::lock::lock;
 use super::resume::{no_checkpoint, open_resume};
+use super::run_dir::{claim_new_run, remove_if_present, ExistingRun};
 use super::setup::{build_optimizer, build_schedule, load_data};
 use super::state::{restore_model, PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
@@ -12,7 +13,7 @@ use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
 use crate::eval::{batches_bar, Stopped};
-use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
+use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog, FINAL_FILE};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,8 +33,8 @@ pub struct TrainOptions {
     pub config: Config,
     /// The run directory (metrics, checkpoints, final.json).
     pub out: PathBuf,
-    /// Continue the run in `out` from its last checkpoint.
-    pub resume: bool,
+    /// A new run, or the run in `out` continued.
+    pub start: Start,
     /// Where datasets live (`None`: the embedded digits for the MNIST family).
     pub data_dir: Option<PathBuf>,
     pub device: DeviceSpec,
@@ -41,6 +42,27 @@ pub struct TrainOptions {
     pub max_steps: Option<usize>,
     /// Draw a progress bar (stderr, only when it is a terminal).
     pub progress: bool,
+}
+
+/// How a training run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A new run with [`TrainOptions::config`]; what to do when its directory already
+    /// holds a run.
+    New(ExistingRun),
+    /// Continue the run in [`TrainOptions::out`] from its last checkpoint, with its own
+    /// config (`config` is not used).
+    Resume,
+}
+
+/// What a finished run returns.
+#[derive(Clone, Debug)]
+pub struct TrainedRun {
+    /// The run directory: [`TrainOptions::out`], or the free one chosen instead
+    /// ([`ExistingRun::NextFree`]).
+    pub out: PathBuf,
+    /// What `final.json` holds.
+    pub summary: FinalSummary,
 }
 
 /// Trains as `opts` says and returns the summary written to `final.json`.
@@ -51,26 +73,29 @@ pub struct TrainOptions {
 /// A stop asked for by a signal ([`super::install_interrupt_handler`]) or
 /// [`super::request_stop`] ends the run after the current step with a checkpoint and
 /// returns an error that downcasts to [`Interrupted`](super::Interrupted).
-pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
+pub fn train(mut opts: TrainOptions) -> Result<TrainedRun> {
     let mut config = opts.config.clone();
     let mut resume_from = None;
     // Held until the run ends; the operating system lets go of it if the process dies.
-    let _lock = if opts.resume {
-        // Checked before locking, so that a mistyped directory gets no lock file.
-        if !opts.out.join(LAST_CHECKPOINT).exists() {
-            return Err(no_checkpoint(&opts.out));
+    let _lock = match opts.start {
+        Start::Resume => {
+            // Checked before locking, so that a mistyped directory gets no lock file.
+            if !opts.out.join(LAST_CHECKPOINT).exists() {
+                return Err(no_checkpoint(&opts.out));
+            }
+            let lock = lock(&opts.out)?;
+            let point = open_resume(&opts.out, opts.max_steps)?;
+            // A resumed run continues with the config and steps per epoch it started with.
+            config = point.config;
+            opts.max_steps = point.max_steps;
+            resume_from = Some(point.checkpoint);
+            lock
         }
-        let lock = lock(&opts.out)?;
-        let point = open_resume(&opts.out, opts.max_steps)?;
-        // A resumed run continues with the config and steps per epoch it started with.
-        config = point.config;
-        opts.max_steps = point.max_steps;
-        resume_from = Some(point.checkpoint);
-        lock
-    } else {
-        std::fs::create_dir_all(&opts.out)
-            .with_context(|| format!("creating the run directory {}", opts.out.display()))?;
-        lock(&opts.out)?
+        Start::New(existing) => {
+            let claimed = claim_new_run(&opts.out, existing)?;
+            opts.out = claimed.dir;
+            claimed.lock
+        }
     };
     let splits = load_data(&config, opts.data_dir.as_deref())?;
     let device = Device::open(opts.device)?;
@@ -83,7 +108,8 @@ pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
         splits.test.len(),
         opts.out.display()
     );
-    with_backend(
+    let out = opts.out.clone();
+    let summary = with_backend(
         device,
         TrainTask {
             opts,
@@ -91,7 +117,8 @@ pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
             splits,
             resume_from,
         },
-    )
+    )?;
+    Ok(TrainedRun { out, summary })
 }
 
 struct TrainTask {
@@ -198,16 +225,10 @@ impl<B: Backend> Trainer<B> {
             self.resume(&ck)?;
             MetricsLog::resume(&out, self.progress.epoch)?.0
         } else {
-            if out.join(LAST_CHECKPOINT).exists() {
-                eprintln!(
-                    "note: {} holds an earlier run; starting afresh over it (`pgcnn train \
-                     --resume {}` continues a run instead)",
-                    out.display(),
-                    out.display()
-                );
-            }
-            // A best model of an earlier run must not stand in for this run's.
+            // The directory holds no run, or one that --overwrite replaces: its best model
+            // must not stand in for this run's, nor its summary for this run's.
             remove_if_present(&out.join(BEST_CHECKPOINT))?;
+            remove_if_present(&out.join(FINAL_FILE))?;
             write_atomic(&out.join(CONFIG_FILE), self.config_toml.as_bytes())?;
             let log = MetricsLog::create(&out)?;
             // The initial state, so that a run killed in its first epoch can be resumed.
@@ -490,15 +511,6 @@ impl<B: Backend> Trainer<B> {
             path.display()
         );
         Ok(summary)
-    }
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
     }
 }
 
