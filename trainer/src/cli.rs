@@ -127,7 +127,11 @@ pub struct TrainArgs {
     /// Shortcut for --set seed=N.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Shortcut for --set train.epochs=N.
+    /// Shortcut for --set train.epochs=N. With --resume: continue the run up to N epochs
+    /// in all, so a finished run trains N - E more. The cosine learning rate (after its
+    /// warm-up) and the Gumbel temperature depend on the total: they follow the N-epoch
+    /// curves from there on, and a note says when that keeps the run from being
+    /// bit-identical to one started with --epochs N (docs/runs.md).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Run directory for config.toml, metrics.jsonl, checkpoints and final.json. If DIR
@@ -141,10 +145,10 @@ pub struct TrainArgs {
     /// directory (the default).
     #[arg(long)]
     pub overwrite: bool,
-    /// Continue the run in DIR from its last checkpoint, with the config stored there.
-    /// A run directory is written by one process at a time: another one writing DIR is
-    /// an error naming its pid.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "epochs", "out", "overwrite"])]
+    /// Continue the run in DIR from its last checkpoint, with the config stored there
+    /// (--epochs N changes its length). A run directory is written by one process at a
+    /// time: another one writing DIR is an error naming its pid.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "out", "overwrite"])]
     pub resume: Option<PathBuf>,
     /// Where datasets are read from (default: the embedded MNIST digits, for the
     /// MNIST-based datasets).
@@ -232,7 +236,10 @@ fn train_command(args: TrainArgs) -> Result<()> {
     let progress = !args.no_progress && std::io::stderr().is_terminal();
     let (config, out, start) = if let Some(dir) = args.resume {
         // The config comes from the checkpoint; this one is a placeholder replaced there.
-        (crate::config::Config::default(), dir, Start::Resume)
+        let start = Start::Resume {
+            epochs: args.epochs,
+        };
+        (crate::config::Config::default(), dir, start)
     } else {
         let preset = match (&args.preset, &args.config) {
             (Some(p), _) => Some(p.clone()),

@@ -21,11 +21,13 @@
 //!   since the last one, which the resumed run repeats identically.
 //!
 //! A run is never lost to another: a new run does not write into a directory that holds
-//! one unless asked (`run_dir.rs`), and one process at a time writes a run directory
-//! (`lock.rs`).
+//! one unless asked (`run_dir.rs`), one process at a time writes a run directory
+//! (`lock.rs`), and `--resume DIR --epochs N` continues a finished run, bit-identical to
+//! an N-epoch run where its schedules allow (`extend.rs`; docs/runs.md).
 
 mod checkpointing;
 mod evaluate;
+mod extend;
 mod interrupt;
 mod lock;
 mod resume;
@@ -39,7 +41,7 @@ pub use interrupt::{
     install_interrupt_handler, request_stop, stop_requested, Interrupted, SAME_REQUEST,
 };
 pub use lock::{RunDirInUse, LOCK_FILE};
-pub use resume::{first_non_finite, open_resume, ResumePoint};
+pub use resume::{check_same_run, first_non_finite, open_resume, ResumePoint};
 pub use run::{train, Start, TrainOptions, TrainedRun};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
 pub(crate) use run::{EVAL_STREAM, INIT_STREAM};

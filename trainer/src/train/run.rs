@@ -1,9 +1,10 @@
 //! The training loop.
 
 use super::evaluate::{evaluate, Evaluation};
+use super::extend::change_epochs;
 use super::interrupt::stop_requested;
 use super::lock::lock;
-use super::resume::{no_checkpoint, open_resume};
+use super::resume::{check_same_run, no_checkpoint, open_resume};
 use super::run_dir::{claim_new_run, remove_if_present, ExistingRun};
 use super::setup::{build_optimizer, build_schedule, load_data};
 use super::state::{restore_model, PartialEpoch, RunProgress};
@@ -51,8 +52,9 @@ pub enum Start {
     /// holds a run.
     New(ExistingRun),
     /// Continue the run in [`TrainOptions::out`] from its last checkpoint, with its own
-    /// config (`config` is not used).
-    Resume,
+    /// config (`config` is not used), and, when `epochs` is given, up to that many
+    /// epochs in all (docs/runs.md).
+    Resume { epochs: Option<usize> },
 }
 
 /// What a finished run returns.
@@ -78,13 +80,16 @@ pub fn train(mut opts: TrainOptions) -> Result<TrainedRun> {
     let mut resume_from = None;
     // Held until the run ends; the operating system lets go of it if the process dies.
     let _lock = match opts.start {
-        Start::Resume => {
+        Start::Resume { epochs } => {
             // Checked before locking, so that a mistyped directory gets no lock file.
             if !opts.out.join(LAST_CHECKPOINT).exists() {
                 return Err(no_checkpoint(&opts.out));
             }
             let lock = lock(&opts.out)?;
-            let point = open_resume(&opts.out, opts.max_steps)?;
+            let mut point = open_resume(&opts.out, opts.max_steps)?;
+            if let Some(epochs) = epochs {
+                change_epochs(&opts.out, &mut point, epochs)?;
+            }
             // A resumed run continues with the config and steps per epoch it started with.
             config = point.config;
             opts.max_steps = point.max_steps;
@@ -244,6 +249,13 @@ impl<B: Backend> Trainer<B> {
         );
         self.optimizer.apply_schedule(&self.schedule)?;
         while self.progress.epoch < self.config.train.epochs {
+            // Before an epoch rather than after one, so that a run resumed (or continued
+            // with --epochs) after its early stop stops too, as it did.
+            let patience = self.config.train.max_epochs_no_improvement;
+            if patience > 0 && self.progress.epochs_without_improvement >= patience {
+                eprintln!("stopping early: no better validation accuracy for {patience} epochs");
+                break;
+            }
             if stop_requested() {
                 return Err(self.interrupted().into());
             }
@@ -251,11 +263,6 @@ impl<B: Backend> Trainer<B> {
             let epoch = record.epoch;
             self.end_epoch(&record, &mut log)
                 .with_context(|| self.stopped_at(&format!("the end of epoch {epoch}")))?;
-            let patience = self.config.train.max_epochs_no_improvement;
-            if patience > 0 && self.progress.epochs_without_improvement >= patience {
-                eprintln!("stopping early: no better validation accuracy for {patience} epochs");
-                break;
-            }
         }
         self.finish(&out)
     }
@@ -487,7 +494,7 @@ impl<B: Backend> Trainer<B> {
         let best_path = out.join(BEST_CHECKPOINT);
         if best_path.exists() {
             let best = Checkpoint::load(&best_path)?;
-            best.check_config(&self.config_toml)
+            check_same_run(&best, &self.config_toml)
                 .with_context(|| format!("{} does not belong to this run", best_path.display()))?;
             restore_model(&best, &mut self.model)
                 .with_context(|| format!("loading {}", best_path.display()))?;
