@@ -128,7 +128,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Shortcut for --set train.epochs=N. With --resume: continue the run up to N epochs
-    /// in all, so a finished run trains N - E more. The cosine learning rate (after its
+    /// in all (a finished run of E epochs trains N - E more). The cosine learning rate (after its
     /// warm-up) and the Gumbel temperature depend on the total: they follow the N-epoch
     /// curves from there on, and a note says when that keeps the run from being
     /// bit-identical to one started with --epochs N (docs/runs.md).
