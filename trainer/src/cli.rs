@@ -10,7 +10,9 @@ use crate::bench_model::{model_bench, ModelBenchOptions};
 use crate::config::{build_config, presets_table};
 use crate::device::DeviceSpec;
 use crate::threads::{configure_threads, on_pool};
-use crate::train::{install_interrupt_handler, train, Interrupted, TrainOptions};
+use crate::train::{
+    install_interrupt_handler, train, ExistingRun, Interrupted, Start, TrainOptions,
+};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -36,7 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a model. With no arguments, trains the demo-mnist6-180-partial preset (an
     /// SE(2) partial CKResNet on MNIST6-180 built from the embedded digits) into
-    /// runs/demo-mnist6-180-partial.
+    /// runs/demo-mnist6-180-partial, or runs/demo-mnist6-180-partial-2, -3, ... when that
+    /// already holds a run: a run is never written over unless --overwrite asks.
     Train(TrainArgs),
     /// List the presets (the reference's experiments and the benchmark configs), or
     /// print one as TOML with --show NAME.
@@ -124,15 +127,28 @@ pub struct TrainArgs {
     /// Shortcut for --set seed=N.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Shortcut for --set train.epochs=N.
+    /// Shortcut for --set train.epochs=N. With --resume: continue the run up to N epochs
+    /// in all (a finished run of E epochs trains N - E more). The cosine learning rate (after its
+    /// warm-up) and the Gumbel temperature depend on the total: they follow the N-epoch
+    /// curves from there on, and a note says when that keeps the run from being
+    /// bit-identical to one started with --epochs N (docs/runs.md).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
-    /// Run directory for metrics.jsonl, checkpoints and final.json
-    /// (default: runs/<preset or config name>).
+    /// Run directory for config.toml, metrics.jsonl, checkpoints and final.json. If DIR
+    /// holds a run, it is an error (naming --resume and --overwrite). Default:
+    /// runs/<preset or config name>, or the first free runs/<name>-2, -3, ... when that
+    /// holds a run (a note says so).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Continue the run in DIR from its last checkpoint, with the config stored there.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "epochs", "out"])]
+    /// Replace the run in the run directory (its config.toml, metrics.jsonl, checkpoints
+    /// and final.json), if there is one, instead of refusing (--out) or choosing a fresh
+    /// directory (the default).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Continue the run in DIR from its last checkpoint, with the config stored there
+    /// (--epochs N changes its length). A run directory is written by one process at a
+    /// time: another one writing DIR is an error naming its pid.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "out", "overwrite"])]
     pub resume: Option<PathBuf>,
     /// Where datasets are read from (default: the embedded MNIST digits, for the
     /// MNIST-based datasets).
@@ -218,9 +234,12 @@ fn run_command(command: Command, threads: usize) -> Result<()> {
 
 fn train_command(args: TrainArgs) -> Result<()> {
     let progress = !args.no_progress && std::io::stderr().is_terminal();
-    let (config, out, resume) = if let Some(dir) = args.resume {
+    let (config, out, start) = if let Some(dir) = args.resume {
         // The config comes from the checkpoint; this one is a placeholder replaced there.
-        (crate::config::Config::default(), dir, true)
+        let start = Start::Resume {
+            epochs: args.epochs,
+        };
+        (crate::config::Config::default(), dir, start)
     } else {
         let preset = match (&args.preset, &args.config) {
             (Some(p), _) => Some(p.clone()),
@@ -242,8 +261,15 @@ fn train_command(args: TrainArgs) -> Result<()> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "run".into())
         });
+        // A directory the user named is theirs to decide about; the default one is
+        // passed over for a fresh one, so that a repeated command keeps both runs.
+        let existing = match (args.overwrite, &args.out) {
+            (true, _) => ExistingRun::Overwrite,
+            (false, Some(_)) => ExistingRun::Refuse,
+            (false, None) => ExistingRun::NextFree,
+        };
         let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(name));
-        (config, out, false)
+        (config, out, Start::New(existing))
     };
     if args.max_steps == Some(0) {
         bail!("--max-steps must be at least 1");
@@ -251,15 +277,16 @@ fn train_command(args: TrainArgs) -> Result<()> {
     if let Err(why) = install_interrupt_handler() {
         eprintln!("warning: {why}; Ctrl-C will stop the run without a last checkpoint");
     }
-    let summary = train(TrainOptions {
+    let run = train(TrainOptions {
         config,
-        out: out.clone(),
-        resume,
+        out,
+        start,
         data_dir: args.data_dir,
         device: args.device,
         max_steps: args.max_steps,
         progress,
     })?;
+    let (summary, out) = (run.summary, run.out);
     println!(
         "{}",
         serde_json::json!({

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 /// `.<file name>.tmp` in the same directory (a rename is only atomic within one file
 /// system). The name is fixed, so a temporary file left by a killed process is simply
 /// overwritten by the next write instead of accumulating; the price is that two
-/// processes must not write the same path at once (one run owns its `--out` directory).
+/// processes must not write the same path at once, which the lock of the run directory
+/// (`crate::train`, `lock.rs`) rules out.
 pub fn temp_path_for(path: &Path) -> Result<PathBuf> {
     let Some(name) = path.file_name() else {
         return Err(CheckpointError::Invalid(format!(

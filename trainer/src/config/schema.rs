@@ -217,7 +217,9 @@ impl Default for BaseGroup {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Train {
-    /// `train.epochs`.
+    /// `train.epochs`: the run's length, from which the cosine schedule and the Gumbel
+    /// temperature are computed; `pgcnn train --resume DIR --epochs N` changes it for a
+    /// run under way or finished (docs/runs.md).
     pub epochs: usize,
     /// `train.batch_size`.
     pub batch_size: usize,

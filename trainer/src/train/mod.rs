@@ -19,12 +19,20 @@
 //! - checkpoints are replaced atomically (temporary file, fsync, rename) at the start
 //!   (the initial state), after every epoch, and on Ctrl-C; a kill loses at most the work
 //!   since the last one, which the resumed run repeats identically.
+//!
+//! A run is never lost to another: a new run does not write into a directory that holds
+//! one unless asked (`run_dir.rs`), one process at a time writes a run directory
+//! (`lock.rs`), and `--resume DIR --epochs N` continues a finished run, bit-identical to
+//! an N-epoch run where its schedules allow (`extend.rs`; docs/runs.md).
 
 mod checkpointing;
 mod evaluate;
+mod extend;
 mod interrupt;
+mod lock;
 mod resume;
 mod run;
+mod run_dir;
 mod setup;
 mod state;
 
@@ -32,10 +40,12 @@ pub use evaluate::{evaluate, Evaluation};
 pub use interrupt::{
     install_interrupt_handler, request_stop, stop_requested, Interrupted, SAME_REQUEST,
 };
-pub use resume::{first_non_finite, open_resume, ResumePoint};
-pub use run::{train, TrainOptions};
+pub use lock::{RunDirInUse, LOCK_FILE};
+pub use resume::{check_same_run, first_non_finite, open_resume, ResumePoint};
+pub use run::{train, Start, TrainOptions, TrainedRun};
 /// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
 pub(crate) use run::{EVAL_STREAM, INIT_STREAM};
+pub use run_dir::{holds_run, ExistingRun};
 pub use setup::{build_optimizer, build_schedule, load_data};
 pub use state::{read_progress, restore, restore_model, snapshot, PartialEpoch, RunProgress};
 

@@ -3,9 +3,9 @@
 //! stored configuration is valid, and nothing non-finite is ever written as "the last
 //! good checkpoint".
 
-use super::state::read_progress;
+use super::state::{read_progress, RunProgress};
 use super::{CONFIG_FILE, LAST_CHECKPOINT};
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -16,23 +16,21 @@ pub struct ResumePoint {
     pub config: Config,
     /// `--max-steps` of the run (`None`: whole epochs).
     pub max_steps: Option<usize>,
+    /// The counters stored in the checkpoint.
+    pub progress: RunProgress,
     /// The checkpoint (`DIR/last.safetensors`).
     pub checkpoint: Checkpoint,
 }
 
 /// Loads `out/last.safetensors` and checks it against the run: its configuration must
-/// parse, be valid and equal `out/config.toml` (when that file exists); a `--max-steps`
+/// parse, be valid and equal `out/config.toml` (when that file exists; see
+/// [`check_same_run`]); a `--max-steps`
 /// given now must equal the run's (a different one would change the schedule and the
 /// epochs, so the resumed run would not continue the interrupted one).
 pub fn open_resume(out: &Path, max_steps: Option<usize>) -> Result<ResumePoint> {
     let path = out.join(LAST_CHECKPOINT);
     if !path.exists() {
-        bail!(
-            "--resume {}: there is no checkpoint {} to continue from (a run writes it before \
-             its first step; a run stopped earlier has to be started again)",
-            out.display(),
-            path.display()
-        );
+        return Err(no_checkpoint(out));
     }
     let ck = Checkpoint::load(&path)
         .with_context(|| format!("--resume {}: cannot read the checkpoint", out.display()))?;
@@ -43,7 +41,7 @@ pub fn open_resume(out: &Path, max_steps: Option<usize>) -> Result<ResumePoint> 
     if config_file.exists() {
         let text = std::fs::read_to_string(&config_file)
             .with_context(|| format!("reading {}", config_file.display()))?;
-        ck.check_config(&text).with_context(|| {
+        check_same_run(&ck, &text).with_context(|| {
             format!(
                 "{} does not belong to the run in {} (its {CONFIG_FILE})",
                 path.display(),
@@ -69,8 +67,35 @@ pub fn open_resume(out: &Path, max_steps: Option<usize>) -> Result<ResumePoint> 
     Ok(ResumePoint {
         config,
         max_steps: progress.max_steps,
+        progress,
         checkpoint: ck,
     })
+}
+
+/// The error of `--resume DIR` where DIR has no last checkpoint.
+pub fn no_checkpoint(out: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--resume {}: there is no checkpoint {} to continue from (a run writes it before its \
+         first step; a run stopped earlier has to be started again)",
+        out.display(),
+        out.join(LAST_CHECKPOINT).display()
+    )
+}
+
+/// Checks that `ck` belongs to the run whose config is `run_toml`: the two configs are
+/// equal, except perhaps in `train.epochs`, which `--resume DIR --epochs N` rewrites in
+/// the run's files one after the other, so that a kill between two of those writes
+/// leaves them with different counts (the last checkpoint's is the run's).
+pub fn check_same_run(ck: &Checkpoint, run_toml: &str) -> Result<(), CheckpointError> {
+    match ck.check_config(run_toml) {
+        Err(CheckpointError::ConfigMismatch(diffs))
+            if diffs.iter().any(|d| d.key != "train.epochs") =>
+        {
+            Err(CheckpointError::ConfigMismatch(diffs))
+        }
+        Err(CheckpointError::ConfigMismatch(_)) => Ok(()),
+        other => other,
+    }
 }
 
 /// The name of the first tensor of `ck` that no good run holds: a NaN anywhere, or an

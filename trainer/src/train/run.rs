@@ -1,8 +1,11 @@
 //! The training loop.
 
 use super::evaluate::{evaluate, Evaluation};
+use super::extend::change_epochs;
 use super::interrupt::stop_requested;
-use super::resume::open_resume;
+use super::lock::lock;
+use super::resume::{check_same_run, no_checkpoint, open_resume};
+use super::run_dir::{claim_new_run, remove_if_present, ExistingRun};
 use super::setup::{build_optimizer, build_schedule, load_data};
 use super::state::{restore_model, PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
@@ -11,7 +14,7 @@ use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
 use crate::eval::{batches_bar, Stopped};
-use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog};
+use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog, FINAL_FILE};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,8 +34,8 @@ pub struct TrainOptions {
     pub config: Config,
     /// The run directory (metrics, checkpoints, final.json).
     pub out: PathBuf,
-    /// Continue the run in `out` from its last checkpoint.
-    pub resume: bool,
+    /// A new run, or the run in `out` continued.
+    pub start: Start,
     /// Where datasets live (`None`: the embedded digits for the MNIST family).
     pub data_dir: Option<PathBuf>,
     pub device: DeviceSpec,
@@ -42,21 +45,63 @@ pub struct TrainOptions {
     pub progress: bool,
 }
 
+/// How a training run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A new run with [`TrainOptions::config`]; what to do when its directory already
+    /// holds a run.
+    New(ExistingRun),
+    /// Continue the run in [`TrainOptions::out`] from its last checkpoint, with its own
+    /// config (`config` is not used), and, when `epochs` is given, up to that many
+    /// epochs in all (docs/runs.md).
+    Resume { epochs: Option<usize> },
+}
+
+/// What a finished run returns.
+#[derive(Clone, Debug)]
+pub struct TrainedRun {
+    /// The run directory: [`TrainOptions::out`], or the free one chosen instead
+    /// ([`ExistingRun::NextFree`]).
+    pub out: PathBuf,
+    /// What `final.json` holds.
+    pub summary: FinalSummary,
+}
+
 /// Trains as `opts` says and returns the summary written to `final.json`.
+///
+/// The run directory is locked for the whole run (`lock.rs`): a directory that another
+/// process is writing is an error naming that process.
 ///
 /// A stop asked for by a signal ([`super::install_interrupt_handler`]) or
 /// [`super::request_stop`] ends the run after the current step with a checkpoint and
 /// returns an error that downcasts to [`Interrupted`](super::Interrupted).
-pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
+pub fn train(mut opts: TrainOptions) -> Result<TrainedRun> {
     let mut config = opts.config.clone();
     let mut resume_from = None;
-    if opts.resume {
-        let point = open_resume(&opts.out, opts.max_steps)?;
-        // A resumed run continues with the config and steps per epoch it started with.
-        config = point.config;
-        opts.max_steps = point.max_steps;
-        resume_from = Some(point.checkpoint);
-    }
+    // Held until the run ends; the operating system lets go of it if the process dies.
+    let _lock = match opts.start {
+        Start::Resume { epochs } => {
+            // Checked before locking, so that a mistyped directory gets no lock file.
+            if !opts.out.join(LAST_CHECKPOINT).exists() {
+                return Err(no_checkpoint(&opts.out));
+            }
+            let lock = lock(&opts.out)?;
+            let mut point = open_resume(&opts.out, opts.max_steps)?;
+            if let Some(epochs) = epochs {
+                change_epochs(&opts.out, &mut point, epochs)?;
+            }
+            // A resumed run continues with the config and steps per epoch it started with.
+            config = point.config;
+            opts.max_steps = point.max_steps;
+            resume_from = Some(point.checkpoint);
+            lock
+        }
+        Start::New(existing) => {
+            let claimed = claim_new_run(&opts.out, existing)?;
+            opts.out = claimed.dir;
+            claimed.lock
+        }
+    };
     let splits = load_data(&config, opts.data_dir.as_deref())?;
     let device = Device::open(opts.device)?;
     eprintln!(
@@ -68,7 +113,8 @@ pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
         splits.test.len(),
         opts.out.display()
     );
-    with_backend(
+    let out = opts.out.clone();
+    let summary = with_backend(
         device,
         TrainTask {
             opts,
@@ -76,7 +122,8 @@ pub fn train(mut opts: TrainOptions) -> Result<FinalSummary> {
             splits,
             resume_from,
         },
-    )
+    )?;
+    Ok(TrainedRun { out, summary })
 }
 
 struct TrainTask {
@@ -183,16 +230,10 @@ impl<B: Backend> Trainer<B> {
             self.resume(&ck)?;
             MetricsLog::resume(&out, self.progress.epoch)?.0
         } else {
-            if out.join(LAST_CHECKPOINT).exists() {
-                eprintln!(
-                    "note: {} holds an earlier run; starting afresh over it (`pgcnn train \
-                     --resume {}` continues a run instead)",
-                    out.display(),
-                    out.display()
-                );
-            }
-            // A best model of an earlier run must not stand in for this run's.
+            // The directory holds no run, or one that --overwrite replaces: its best model
+            // must not stand in for this run's, nor its summary for this run's.
             remove_if_present(&out.join(BEST_CHECKPOINT))?;
+            remove_if_present(&out.join(FINAL_FILE))?;
             write_atomic(&out.join(CONFIG_FILE), self.config_toml.as_bytes())?;
             let log = MetricsLog::create(&out)?;
             // The initial state, so that a run killed in its first epoch can be resumed.
@@ -208,6 +249,13 @@ impl<B: Backend> Trainer<B> {
         );
         self.optimizer.apply_schedule(&self.schedule)?;
         while self.progress.epoch < self.config.train.epochs {
+            // Before an epoch rather than after one, so that a run resumed (or continued
+            // with --epochs) after its early stop stops too, as it did.
+            let patience = self.config.train.max_epochs_no_improvement;
+            if patience > 0 && self.progress.epochs_without_improvement >= patience {
+                eprintln!("stopping early: no better validation accuracy for {patience} epochs");
+                break;
+            }
             if stop_requested() {
                 return Err(self.interrupted().into());
             }
@@ -215,11 +263,6 @@ impl<B: Backend> Trainer<B> {
             let epoch = record.epoch;
             self.end_epoch(&record, &mut log)
                 .with_context(|| self.stopped_at(&format!("the end of epoch {epoch}")))?;
-            let patience = self.config.train.max_epochs_no_improvement;
-            if patience > 0 && self.progress.epochs_without_improvement >= patience {
-                eprintln!("stopping early: no better validation accuracy for {patience} epochs");
-                break;
-            }
         }
         self.finish(&out)
     }
@@ -451,7 +494,7 @@ impl<B: Backend> Trainer<B> {
         let best_path = out.join(BEST_CHECKPOINT);
         if best_path.exists() {
             let best = Checkpoint::load(&best_path)?;
-            best.check_config(&self.config_toml)
+            check_same_run(&best, &self.config_toml)
                 .with_context(|| format!("{} does not belong to this run", best_path.display()))?;
             restore_model(&best, &mut self.model)
                 .with_context(|| format!("loading {}", best_path.display()))?;
@@ -475,15 +518,6 @@ impl<B: Backend> Trainer<B> {
             path.display()
         );
         Ok(summary)
-    }
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
     }
 }
 

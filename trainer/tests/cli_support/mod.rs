@@ -286,3 +286,37 @@ pub fn assert_same_run(a: &Path, b: &Path) {
     };
     assert_eq!(summary(a), summary(b), "final.json differ");
 }
+
+/// The files of a run directory and their bytes, except the lock file (its content is
+/// the pid of the last process that locked the directory).
+pub fn run_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n != pgcnn::train::LOCK_FILE))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("read a run file"))
+        })
+        .collect()
+}
+
+/// `pgcnn train --resume DIR --no-progress --device cpu EXTRA...`.
+pub fn resume_cmd(dir: &Path, extra: &[&str]) -> Command {
+    let d = dir.display().to_string();
+    let mut args = vec![
+        "train",
+        "--resume",
+        d.as_str(),
+        "--no-progress",
+        "--device",
+        "cpu",
+    ];
+    args.extend_from_slice(extra);
+    pgcnn(&args)
+}
+
+/// Panics, showing `text`, unless it contains `part`.
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in:\n{text}");
+}

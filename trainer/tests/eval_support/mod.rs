@@ -5,7 +5,7 @@
 
 use pgcnn::config::build_config;
 use pgcnn::device::DeviceRequest;
-use pgcnn::train::{train, TrainOptions, BEST_CHECKPOINT};
+use pgcnn::train::{train, ExistingRun, Start, TrainOptions, BEST_CHECKPOINT};
 use std::path::PathBuf;
 
 /// A fresh directory under the system's temporary one, unique to this process.
@@ -33,7 +33,7 @@ pub fn train_tiny(name: &str, overrides: &[&str]) -> PathBuf {
     train(TrainOptions {
         config,
         out: out.clone(),
-        resume: false,
+        start: Start::New(ExistingRun::Refuse),
         data_dir: None,
         device: DeviceRequest::Cpu.into(),
         max_steps: Some(2),
