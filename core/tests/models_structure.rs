@@ -1,6 +1,7 @@
 //! Model structure: parameter counts (the configs of docs/benchmarks.md and a naive
 //! formula), unique hierarchical names and roles, output shapes for every net type and
-//! group, buffers that round-trip, and configs that are refused.
+//! group, evaluation without a graph, buffers that round-trip, and configs that are
+//! refused.
 
 use pgcnn_core::group::{GroupKind, SamplingMethod};
 use pgcnn_core::kernel::{KernelNetConfig, KernelNetKind, ParamRole};
@@ -201,6 +202,39 @@ fn every_net_and_group_gives_logits_of_the_right_shape() {
                 assert_eq!(y.dims(), &[3, 5], "{net:?} {group:?}");
                 assert!(y.to_vec().unwrap().iter().all(|v| v.is_finite()));
             }
+        }
+    }
+}
+
+#[test]
+fn a_model_without_graph_evaluates_the_same_and_records_nothing() {
+    for net in NETS {
+        for group in [GroupKind::Se2, GroupKind::E2] {
+            let c = small(net, group);
+            let mut model = Model::<Reference, f64>::new(&B, &c, &mut Rng::seed(0)).unwrap();
+            let mut frozen = model.without_graph();
+            let x = images(2, c.image_hw);
+            let tracked = model
+                .forward(&x, &mut ForwardCtx::eval(Rng::seed(3)))
+                .unwrap();
+            let untracked = frozen
+                .forward(&x, &mut ForwardCtx::eval(Rng::seed(3)))
+                .unwrap();
+            assert!(
+                tracked.requires_grad(),
+                "{net:?} {group:?}: the model records a graph"
+            );
+            assert!(
+                !untracked.requires_grad(),
+                "{net:?} {group:?}: the copy records none"
+            );
+            assert_eq!(
+                tracked.to_vec().unwrap(),
+                untracked.to_vec().unwrap(),
+                "{net:?} {group:?}"
+            );
+            // The original still trains: its parameters are tracked.
+            assert!(model.params().iter().all(|p| p.tensor().requires_grad()));
         }
     }
 }

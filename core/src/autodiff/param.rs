@@ -72,6 +72,12 @@ impl<B: Backend, E: Element> Param<B, E> {
         self.value = value.as_param_leaf(self.id);
         Ok(())
     }
+    /// Stops tracking: computations with the value record no graph, until the next
+    /// [`Param::set`]. For evaluation, where nothing is differentiated (see
+    /// [`Model::without_graph`](crate::models::Model::without_graph)).
+    pub fn untrack(&mut self) {
+        self.value = self.value.detach();
+    }
     pub fn dims(&self) -> &[usize] {
         self.value.dims()
     }

@@ -160,6 +160,19 @@ impl<B: Backend, E: Element> Model<B, E> {
         }
     }
 
+    /// A copy whose parameters record no graph, for evaluation: the forward then frees
+    /// every intermediate tensor as soon as it is done with it, instead of the graph
+    /// holding all of them until the logits are dropped (a model that samples per image
+    /// holds gigabytes that way). The copy shares the parameters' buffers, so it is cheap;
+    /// it cannot be trained (its gradients would all be missing).
+    pub fn without_graph(&self) -> Self {
+        let mut copy = self.clone();
+        for p in copy.params_mut() {
+            p.untrack();
+        }
+        copy
+    }
+
     /// The group convolutions in network order, with their names (none of an Augerino
     /// baseline's T(2) network is partial, so it lists none).
     fn group_convs(&self) -> Vec<(String, &GroupConv<B, E>)> {

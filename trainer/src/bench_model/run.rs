@@ -192,11 +192,12 @@ pub fn measure<B: Backend>(
 
     probe.start()?;
     let mut eval_s = Vec::with_capacity(steps);
+    // Evaluation records no graph (as trainer/src/eval/measure.rs).
+    let mut eval_model = model.without_graph();
     for i in 0..iterations {
         let start = Instant::now();
         let mut ctx = ForwardCtx::eval(rng.fork());
-        // Detached: evaluation records no graph (as trainer/src/train/evaluate.rs).
-        let logits = model.forward(&x, &mut ctx)?.detach();
+        let logits = eval_model.forward(&x, &mut ctx)?;
         std::hint::black_box(logits.to_vec()?);
         if i >= warmup {
             eval_s.push(start.elapsed().as_secs_f64());

@@ -90,6 +90,8 @@ pub fn measure<B: Backend>(
     let shape = [data.channels, data.height, data.width];
     let norm = data.normalization.as_ref();
     let mut rng = Rng::seed(seed);
+    // No graph: nothing is differentiated, and intermediates are freed as they die.
+    let mut model = model.without_graph();
     let mut base = Sums::default();
     let mut sums = vec![Sums::default(); transforms.len()];
     for batch in data.batches(batch_size)? {
@@ -100,17 +102,16 @@ pub fn measure<B: Backend>(
         let run = |model: &mut Model<B, f32>, images: &[f32]| -> Result<Tensor<B, f32>> {
             let x = Tensor::from_slice(backend, images, batch.shape.to_vec())?;
             let mut ctx = ForwardCtx::eval(batch_rng.clone());
-            // Detached: evaluation records no graph.
-            Ok(model.forward(&x, &mut ctx)?.detach())
+            Ok(model.forward(&x, &mut ctx)?)
         };
-        let logits = run(model, &batch.images)?;
+        let logits = run(&mut model, &batch.images)?;
         let reference = logits.to_vec()?;
         add_figures(&mut base, &logits, &batch.labels)?;
         for (t, s) in transforms.iter().zip(&mut sums) {
             let moved_logits = if t.is_identity() {
                 logits.clone()
             } else {
-                run(model, &t.apply(&batch.images, shape, norm)?)?
+                run(&mut model, &t.apply(&batch.images, shape, norm)?)?
             };
             add_figures(s, &moved_logits, &batch.labels)?;
             let moved = moved_logits.to_vec()?;
