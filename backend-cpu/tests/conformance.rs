@@ -3,9 +3,10 @@
 //! The convolution family runs with each algorithm forced in turn (im2col + GEMM, FFT)
 //! and with the cost model's own choice, on 1, 2 and 3 threads, so that every path is
 //! compared with the reference and checked by finite differences on every case shape,
-//! whichever path the cost model would pick for it.
+//! whichever path the cost model would pick for it. The GEMM family runs on 1, 2 and 3
+//! threads (its tall cases take the crate's own tall-product kernel).
 
-use pgcnn_conformance::{conv, Report, Tolerance};
+use pgcnn_conformance::{conv, gemm, Report, Tolerance};
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 
 fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
@@ -21,7 +22,7 @@ fn conv_family(algorithm: ConvAlgorithm) {
         let mut report = Report::new(format!("cpu, {algorithm:?}, {threads} threads"));
         with_threads(threads, || {
             with_conv_algorithm(algorithm, || {
-                conv::check_all(&Cpu, &mut report, &conv::Cases::THOROUGH, Tolerance::FULL)
+                conv::check_all(&Cpu, &mut report, &conv::THOROUGH, Tolerance::FULL)
             })
         });
         report.finish();
@@ -41,4 +42,15 @@ fn conv_family_on_im2col() {
 #[test]
 fn conv_family_on_fft() {
     conv_family(ConvAlgorithm::Fft);
+}
+
+#[test]
+fn gemm_family() {
+    for threads in [1, 2, 3] {
+        let mut report = Report::new(format!("cpu, {threads} threads"));
+        with_threads(threads, || {
+            gemm::check_all(&Cpu, &mut report, &gemm::THOROUGH, Tolerance::FULL)
+        });
+        report.finish();
+    }
 }

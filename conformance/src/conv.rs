@@ -16,39 +16,27 @@
 //! Bad descriptors (groups not dividing the channels, kernels larger than the padded
 //! input, buffers of the wrong length) must be errors.
 
-use crate::{Report, Tolerance};
+use crate::{Cases, Report, Tolerance};
 use pgcnn_core::backend::{Backend, Conv2dDesc};
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{Element, Result};
 
-/// Which cases to run.
-#[derive(Clone, Copy, Debug)]
-pub struct Cases {
-    /// Random cases on top of the fixed ones.
-    pub random: usize,
-    /// Largest work of a case, in multiply-adds of one pass
-    /// (`batch · cout · cin/groups · out_h · out_w · kh · kw`): random cases are shrunk to
-    /// it and fixed ones above it are left out.
-    pub max_work: usize,
-    pub seed: u64,
-}
+/// What a backend's CI run checks on the CPU (and a GPU). The work of a case is the
+/// multiply-adds of one pass (`batch · cout · cin/groups · out_h · out_w · kh · kw`);
+/// random cases are shrunk to `max_work`.
+pub const THOROUGH: Cases = Cases {
+    random: 60,
+    max_work: 1_500_000,
+    seed: 0xc0_17,
+};
 
-impl Cases {
-    /// What a backend's CI run checks on the CPU (and a GPU).
-    pub const THOROUGH: Cases = Cases {
-        random: 60,
-        max_work: 1_500_000,
-        seed: 0xc0_17,
-    };
-
-    /// Fewer and smaller cases, for slow stand-ins such as the CUDA kernel emulator.
-    pub const QUICK: Cases = Cases {
-        random: 12,
-        max_work: 60_000,
-        seed: 0xc0_18,
-    };
-}
+/// Fewer and smaller cases, for slow stand-ins such as the CUDA kernel emulator.
+pub const QUICK: Cases = Cases {
+    random: 12,
+    max_work: 60_000,
+    seed: 0xc0_18,
+};
 
 /// The multiply-adds of one pass of `d` (0 for a descriptor that has no output).
 pub fn work(d: &Conv2dDesc) -> usize {

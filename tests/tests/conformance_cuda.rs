@@ -10,7 +10,7 @@
 mod cuda_support;
 
 use cuda_support::{emulator, emulator_with_multiprocessors, gpu, H100_MULTIPROCESSORS};
-use pgcnn_conformance::{conv, Report, Tolerance};
+use pgcnn_conformance::{conv, gemm, Cases, Report, Tolerance};
 use pgcnn_cuda::{Cuda, MathMode};
 
 const TF32: Tolerance = Tolerance {
@@ -18,7 +18,7 @@ const TF32: Tolerance = Tolerance {
     f64: Tolerance::FULL.f64,
 };
 
-fn conv_family(c: &Cuda, cases: &conv::Cases) {
+fn conv_family(c: &Cuda, cases: &Cases) {
     for (mode, tol) in [(MathMode::Strict, Tolerance::FULL), (MathMode::Tf32, TF32)] {
         for (budget, dev) in [
             ("", c.with_math(mode)),
@@ -31,10 +31,34 @@ fn conv_family(c: &Cuda, cases: &conv::Cases) {
     }
 }
 
+/// The GEMM family in both math modes: plain products keep full f32 in either (the mode
+/// is about convolutions), so both are held to the full-precision tolerance.
+fn gemm_family(c: &Cuda, cases: &Cases) {
+    for mode in [MathMode::Strict, MathMode::Tf32] {
+        let mut report = Report::new(format!("{c:?}, {mode:?}"));
+        gemm::check_all(&c.with_math(mode), &mut report, cases, Tolerance::FULL);
+        report.finish();
+    }
+}
+
+#[test]
+fn gpu_gemm_family() {
+    if let Some(c) = gpu() {
+        gemm_family(&c, &gemm::THOROUGH);
+    }
+}
+
+#[test]
+fn emulated_gemm_family() {
+    if let Some(c) = emulator() {
+        gemm_family(&c, &gemm::QUICK);
+    }
+}
+
 #[test]
 fn gpu_conv_family() {
     if let Some(c) = gpu() {
-        conv_family(&c, &conv::Cases::THOROUGH);
+        conv_family(&c, &conv::THOROUGH);
     }
 }
 
@@ -43,7 +67,7 @@ fn gpu_conv_family() {
 #[test]
 fn emulated_conv_family() {
     if let Some(c) = emulator() {
-        conv_family(&c, &conv::Cases::QUICK);
+        conv_family(&c, &conv::QUICK);
     }
 }
 
@@ -51,6 +75,6 @@ fn emulated_conv_family() {
 #[test]
 fn emulated_conv_family_with_an_h100s_grids() {
     if let Some(c) = emulator_with_multiprocessors(H100_MULTIPROCESSORS) {
-        conv_family(&c, &conv::Cases::QUICK);
+        conv_family(&c, &conv::QUICK);
     }
 }

@@ -2,7 +2,7 @@
 //! on the kernel emulator (see cuda_support/mod.rs).
 //!
 //! Tolerances are relative to the largest magnitude of the expected tensor: f32 1e-4, f64
-//! 1e-11. (Convolutions are checked by the conformance suite: conformance_cuda.rs.)
+//! 1e-11. (Convolutions and GEMM are checked by the conformance suite: conformance_cuda.rs.)
 
 mod cuda_support;
 
@@ -10,7 +10,7 @@ use cuda_support::{
     emulator, emulator_with_multiprocessors, gpu, steps, up, values, Report, H100_MULTIPROCESSORS,
 };
 use pgcnn_core::backend::{
-    AdamHyper, AdamJob, AxisLayout, Backend, BinaryOp, BroadcastLayout, GemmDesc, ReduceOp, UnaryOp,
+    AdamHyper, AdamJob, AxisLayout, Backend, BinaryOp, BroadcastLayout, ReduceOp, UnaryOp,
 };
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
@@ -321,54 +321,6 @@ fn movement<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
     );
 }
 
-fn gemm<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    // (batch, m, n, k, a shared, b shared)
-    let shapes = [
-        (1, 17, 33, 45, false, false),
-        (3, 8, 5, 7, false, false),
-        (4, 6, 9, 11, true, false),
-        (4, 6, 9, 11, false, true),
-        (2, 1, 1, 300, false, false),
-        (2, 5, 4, 0, false, false),
-        (2, 0, 4, 3, false, false),
-        (0, 3, 4, 5, false, false),
-    ];
-    for (batch, m, n, k, a_shared, b_shared) in shapes {
-        for (a_trans, b_trans) in [(false, false), (true, false), (false, true), (true, true)] {
-            let d = GemmDesc {
-                batch,
-                m,
-                n,
-                k,
-                a_trans,
-                b_trans,
-                a_batch_stride: if a_shared { 0 } else { m * k },
-                b_batch_stride: if b_shared { 0 } else { k * n },
-            };
-            let a = values::<E>(rng, if a_shared { m * k } else { batch * m * k }, -1.0, 1.0);
-            let b = values::<E>(rng, if b_shared { k * n } else { batch * k * n }, -1.0, 1.0);
-            let want = Reference.gemm(&a, &b, &d).expect("reference");
-            let got = (|| c.download(&c.gemm(&up(c, &a)?, &up(c, &b)?, &d)?))();
-            r.check(format!("gemm {d:?}"), got, &want);
-        }
-    }
-    let d = GemmDesc {
-        batch: 2,
-        m: 3,
-        n: 3,
-        k: 3,
-        a_trans: false,
-        b_trans: false,
-        a_batch_stride: 9,
-        b_batch_stride: 9,
-    };
-    let short = values::<E>(rng, 9, 0.0, 1.0);
-    r.check_err(
-        "gemm with a short operand",
-        (|| c.gemm(&up(c, &short)?, &up(c, &short)?, &d))(),
-    );
-}
-
 fn pool<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
     for (planes, h, w) in [(3, 6, 8), (2, 7, 5), (1, 1, 1), (64, 28, 28)] {
         // Quantised values make ties, where the first maximum must win.
@@ -549,7 +501,6 @@ fn primitives<E: Element>(c: &Cuda, rel: f64) {
     binary::<E>(c, &mut r, &mut rng);
     reduce::<E>(c, &mut r, &mut rng);
     movement::<E>(c, &mut r, &mut rng);
-    gemm::<E>(c, &mut r, &mut rng);
     pool::<E>(c, &mut r, &mut rng);
     optim::<E>(c, &mut r, &mut rng);
     r.finish();
