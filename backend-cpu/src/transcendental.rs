@@ -148,6 +148,27 @@ fn cos_tail(z: f64) -> f64 {
     C2 + z * (C4 + z * (C6 + z * (C8 + z * (C10 + z * (C12 + z * C14)))))
 }
 
+/// 1/n! for n = 10 down to 0: exp's Taylor coefficients, highest power first.
+const EXP_TAYLOR: [f64; 11] = [
+    1.0 / 3_628_800.0,
+    1.0 / 362_880.0,
+    1.0 / 40_320.0,
+    1.0 / 5_040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    1.0 / 2.0,
+    1.0,
+    1.0,
+];
+
+/// The polynomial with `coefficients` (highest power first) at `x`, by Horner's rule.
+#[inline(always)]
+fn horner(coefficients: &[f64], x: f64) -> f64 {
+    coefficients.iter().fold(0.0, |acc, &c| acc * x + c)
+}
+
 /// `exp(x)`, rounded once to `f32` (overflow to infinity and underflow through the
 /// subnormals as the conversion from `f64` rounds them).
 #[inline(always)]
@@ -161,16 +182,7 @@ fn exp(x: f32) -> f32 {
     let k = t - ROUNDER;
     let r = (d - k * LN2_HI) - k * LN2_LO;
     // Taylor to r¹⁰ for |r| ≤ ln2/2: truncation below 3e-13 relative.
-    let p = 1.0
-        + r * (1.0
-            + r * (1.0 / 2.0
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0
-                            + r * (1.0 / 720.0
-                                + r * (1.0 / 5_040.0
-                                    + r * (1.0 / 40_320.0
-                                        + r * (1.0 / 362_880.0 + r * (1.0 / 3_628_800.0))))))))));
+    let p = horner(&EXP_TAYLOR, r);
     // 2^k from k's two's-complement low bits (k + 1023 lies in 1..2046 here).
     let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
     (p * scale) as f32
