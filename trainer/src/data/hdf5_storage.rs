@@ -84,6 +84,16 @@ fn chunked_bytes(
             "its chunks of shape {chunk_shape:?} do not fit its shape"
         ));
     }
+    // Decoding a chunk costs its whole size, which neither the dataset's shape nor the
+    // file's length bounds; a chunk longer than the dataset along an axis (possible only
+    // for datasets made to grow, which PCam's are not) is refused. (Found by fuzzing: a
+    // 15 KB file whose chunks were far larger than its dataset kept the reader busy for
+    // minutes.)
+    if let Some(axis) = (0..shape.len()).find(|&i| chunk_shape[i] > shape[i].max(1)) {
+        return Err(format!(
+            "its chunks of shape {chunk_shape:?} are longer than its shape {shape:?} along              axis {axis}"
+        ));
+    }
     // Every stored chunk takes at least one byte of the file; checked before the chunk
     // index is listed, since hdf5-pure lists an implicit index by the grid's size.
     let grid = shape
