@@ -200,20 +200,7 @@ unsafe fn rows_of<T: Lane, const W: usize, const FUSED: bool>(ops: Operands<T>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                v.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                v.push(Isa::Avx512);
-            }
-        }
-        v
-    }
+    use crate::wide::runnable_isas;
 
     /// Small integers: every product and sum is exact, so any ISA and any order must
     /// give exactly the plain loop's result.
@@ -255,7 +242,7 @@ mod tests {
                 rs,
                 cs,
             };
-            for isa in isas() {
+            for isa in runnable_isas() {
                 for threads in [1, 3] {
                     let pool = rayon::ThreadPoolBuilder::new()
                         .num_threads(threads)

@@ -116,37 +116,34 @@ fn sin_shifted(x: f32, quarter: u64) -> f32 {
     let n = t.to_bits().wrapping_add(quarter);
     let r = ((d - k * PIO2_1) - k * PIO2_2) - k * PIO2_2T;
     let z = r * r;
-    let s = r + r * z * sin_tail(z);
-    let c = 1.0 + z * cos_tail(z);
+    let s = r + r * z * horner(&SIN_TAIL, z);
+    let c = 1.0 + z * horner(&COS_TAIL, z);
     let v = if n & 1 == 0 { s } else { c };
     f64::from_bits(v.to_bits() ^ ((n & 2) << 62)) as f32
 }
 
-/// `(sin r − r) / r³` as a polynomial in `z = r²` (Taylor to r¹³; for |r| ≤ π/4 the
-/// truncation is below 3e-14 relative).
-#[inline(always)]
-fn sin_tail(z: f64) -> f64 {
-    const S3: f64 = -1.0 / 6.0;
-    const S5: f64 = 1.0 / 120.0;
-    const S7: f64 = -1.0 / 5_040.0;
-    const S9: f64 = 1.0 / 362_880.0;
-    const S11: f64 = -1.0 / 39_916_800.0;
-    const S13: f64 = 1.0 / 6_227_020_800.0;
-    S3 + z * (S5 + z * (S7 + z * (S9 + z * (S11 + z * S13))))
-}
+/// `(sin r − r) / r³` as a polynomial in `z = r²`, highest power first (Taylor to r¹³;
+/// for |r| ≤ π/4 the truncation is below 3e-14 relative).
+const SIN_TAIL: [f64; 6] = [
+    1.0 / 6_227_020_800.0,
+    -1.0 / 39_916_800.0,
+    1.0 / 362_880.0,
+    -1.0 / 5_040.0,
+    1.0 / 120.0,
+    -1.0 / 6.0,
+];
 
-/// `(cos r − 1) / r²` as a polynomial in `z = r²` (Taylor to r¹⁴; truncation below 2e-15).
-#[inline(always)]
-fn cos_tail(z: f64) -> f64 {
-    const C2: f64 = -1.0 / 2.0;
-    const C4: f64 = 1.0 / 24.0;
-    const C6: f64 = -1.0 / 720.0;
-    const C8: f64 = 1.0 / 40_320.0;
-    const C10: f64 = -1.0 / 3_628_800.0;
-    const C12: f64 = 1.0 / 479_001_600.0;
-    const C14: f64 = -1.0 / 87_178_291_200.0;
-    C2 + z * (C4 + z * (C6 + z * (C8 + z * (C10 + z * (C12 + z * C14)))))
-}
+/// `(cos r − 1) / r²` as a polynomial in `z = r²`, highest power first (Taylor to r¹⁴;
+/// truncation below 2e-15).
+const COS_TAIL: [f64; 7] = [
+    -1.0 / 87_178_291_200.0,
+    1.0 / 479_001_600.0,
+    -1.0 / 3_628_800.0,
+    1.0 / 40_320.0,
+    -1.0 / 720.0,
+    1.0 / 24.0,
+    -1.0 / 2.0,
+];
 
 /// 1/n! for n = 10 down to 0: exp's Taylor coefficients, highest power first.
 const EXP_TAYLOR: [f64; 11] = [
@@ -191,20 +188,7 @@ fn exp(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") {
-                v.push(Isa::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                v.push(Isa::Avx512);
-            }
-        }
-        v
-    }
+    use crate::wide::runnable_isas;
 
     fn run(isa: Isa, f: Transcendental, x: &[f32]) -> Vec<f32> {
         crate::fresh::written(x.len(), |y| map_f32_with(isa, f, x, y))
@@ -255,7 +239,7 @@ mod tests {
     /// correctly rounded value for all but a handful of arguments.
     fn check(f: Transcendental, x: &[f32], truth: impl Fn(f64) -> f64) {
         let want: Vec<f32> = x.iter().map(|&v| truth(v as f64) as f32).collect();
-        for isa in isas() {
+        for isa in runnable_isas() {
             let got = run(isa, f, x);
             let mut off = 0;
             for ((&v, &g), &w) in x.iter().zip(&got).zip(&want) {

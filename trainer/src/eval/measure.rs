@@ -76,7 +76,7 @@ impl std::error::Error for Stopped {}
 /// same samples, and the invariance error measures the network, not the sampling noise.
 pub fn measure<B: Backend>(
     backend: &B,
-    model: &mut Model<B, f32>,
+    model: &Model<B, f32>,
     data: &Dataset,
     transforms: &[Transform],
     batch_size: usize,

@@ -231,7 +231,7 @@ impl BackendTask for EvalTask<'_> {
         );
         let m = measure(
             &backend,
-            &mut model,
+            &model,
             self.data,
             &self.opts.transforms,
             self.batch_size,

@@ -24,7 +24,7 @@ pub struct Evaluation {
 /// [`Stopped`](crate::eval::Stopped) when it says yes.
 pub fn evaluate<B: Backend>(
     backend: &B,
-    model: &mut Model<B, f32>,
+    model: &Model<B, f32>,
     data: &Dataset,
     batch_size: usize,
     seed: u64,

@@ -447,7 +447,7 @@ impl<B: Backend> Trainer<B> {
         let stop: &dyn Fn() -> bool = if test { &|| false } else { &stop_requested };
         let result = evaluate(
             &self.backend,
-            &mut self.model,
+            &self.model,
             data,
             batch_size,
             seed,
