@@ -206,6 +206,49 @@ fn every_net_and_group_gives_logits_of_the_right_shape() {
     }
 }
 
+/// `small` with full (not partial) layers on the fixed grid: nothing drawn in evaluation.
+fn full_deterministic(net: NetKind, group: GroupKind) -> ModelConfig {
+    let mut c = small(net, group);
+    c.conv.partial = false;
+    c.conv.sampling = SamplingMethod::Deterministic;
+    c
+}
+
+#[test]
+fn draws_in_evaluation_says_whether_two_seeds_can_disagree_and_most_likely_never_draws() {
+    let configs = NETS.iter().flat_map(|&net| {
+        GROUPS
+            .iter()
+            .flat_map(move |&g| [small(net, g), full_deterministic(net, g)])
+    });
+    let mut drawing = 0;
+    for c in configs {
+        let Ok(mut model) = Model::<Reference, f64>::new(&B, &c, &mut Rng::seed(0)) else {
+            continue; // Augerino over T(2) is refused (tested above).
+        };
+        let what = format!("{:?} {:?} partial={}", c.net, c.conv.group, c.conv.partial);
+        let x = images(2, c.image_hw);
+        let mut pass = |ctx: ForwardCtx<Reference, f64>| {
+            let mut ctx = ctx;
+            model.forward(&x, &mut ctx).unwrap().to_vec().unwrap()
+        };
+        let (a, b) = (
+            pass(ForwardCtx::eval(Rng::seed(1))),
+            pass(ForwardCtx::eval(Rng::seed(2))),
+        );
+        let (m1, m2) = (
+            pass(ForwardCtx::most_likely(Rng::seed(1))),
+            pass(ForwardCtx::most_likely(Rng::seed(2))),
+        );
+        assert_eq!(m1, m2, "{what}: a most-likely pass draws nothing");
+        assert!(m1.iter().all(|v| v.is_finite()), "{what}");
+        let draws = model.draws_in_evaluation();
+        assert_eq!(draws, a != b, "{what}: draws_in_evaluation() = {draws}");
+        drawing += usize::from(draws);
+    }
+    assert!(drawing >= 8, "only {drawing} of the configs draw");
+}
+
 #[test]
 fn a_model_without_graph_evaluates_the_same_and_records_nothing() {
     for net in NETS {

@@ -134,6 +134,18 @@ pub struct TrainArgs {
     /// bit-identical to one started with --epochs N (docs/runs.md).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Shortcut for --set train.eval_draws=K: the validation and test evaluations
+    /// average every image's logits over K independent draws of group elements and keep
+    /// decisions (for a model that draws at evaluation time; the best model is chosen
+    /// on the averaged validation accuracy). Default: automatic (docs/evaluation.md);
+    /// 1 is the reference's single draw.
+    #[arg(long, value_name = "K")]
+    pub eval_draws: Option<usize>,
+    /// Shortcut for --set train.eval_mode=MODE: sample (draw as in training) or
+    /// most-likely (draw nothing: keep the elements whose keep probability is above one
+    /// half, on grids without their random offset).
+    #[arg(long, value_name = "MODE")]
+    pub eval_mode: Option<String>,
     /// Run directory for config.toml, metrics.jsonl, checkpoints and final.json. If DIR
     /// holds a run, it is an error (naming --resume and --overwrite). Default:
     /// runs/<preset or config name>, or the first free runs/<name>-2, -3, ... when that
@@ -148,7 +160,7 @@ pub struct TrainArgs {
     /// Continue the run in DIR from its last checkpoint, with the config stored there
     /// (--epochs N changes its length). A run directory is written by one process at a
     /// time: another one writing DIR is an error naming its pid.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "out", "overwrite"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "out", "overwrite", "eval_draws", "eval_mode"])]
     pub resume: Option<PathBuf>,
     /// Where datasets are read from (default: the embedded MNIST digits, for the
     /// MNIST-based datasets).
@@ -252,6 +264,15 @@ fn train_command(args: TrainArgs) -> Result<()> {
         }
         if let Some(epochs) = args.epochs {
             overrides.push(format!("train.epochs={epochs}"));
+        }
+        if let Some(k) = args.eval_draws {
+            overrides.push(format!("train.eval_draws={k}"));
+        }
+        if let Some(mode) = &args.eval_mode {
+            overrides.push(format!(
+                "train.eval_mode={}",
+                toml::Value::String(mode.clone())
+            ));
         }
         let config = build_config(preset.as_deref(), args.config.as_deref(), &overrides)?;
         let name = preset.unwrap_or_else(|| {

@@ -8,12 +8,14 @@
 //!
 //! ```json
 //! {"epoch":1,"lr":0.001,"train_loss":1.93,"train_acc":0.31,"val_loss":1.52,"val_acc":0.47,
-//!  "seconds":12.5,"images_per_second":4321.0,
+//!  "val_draw_acc_mean":0.45,"val_draw_acc_std":0.03,"seconds":12.5,"images_per_second":4321.0,
 //!  "partial":[{"layer":"lift","theta":0.98,"keep_probs":[]},{"layer":"blocks.0","theta":0.91,"keep_probs":[0.73]}]}
 //! ```
 //!
 //! (on one line). `epoch` counts from 1; accuracies are fractions in [0, 1];
-//! `val_loss`/`val_acc` are absent when the run has no validation split; `partial` lists
+//! `val_loss`/`val_acc` (of the logits averaged over the evaluation's draws) and
+//! `val_draw_acc_mean`/`val_draw_acc_std` (the spread of single draws, docs/evaluation.md)
+//! are absent when the run has no validation split; `partial` lists
 //! every group convolution's learned θ (absent when the layer learns none) and its
 //! element / mirror keep probabilities (empty when it has none). Non-finite numbers
 //! (a diverged loss) are written as the strings `"NaN"`, `"inf"`, `"-inf"`, which keeps
@@ -124,6 +126,21 @@ pub struct EpochMetrics {
         skip_serializing_if = "Option::is_none"
     )]
     pub val_acc: Option<f64>,
+    /// Mean over the evaluation's draws of the validation accuracy of one draw (equal to
+    /// `val_acc` for a single draw); absent without a validation split.
+    #[serde(
+        default,
+        with = "json_float::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub val_draw_acc_mean: Option<f64>,
+    /// Standard deviation of the single draws' validation accuracy (0 for one draw).
+    #[serde(
+        default,
+        with = "json_float::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub val_draw_acc_std: Option<f64>,
     /// Wall-clock seconds the epoch took (training and validation).
     #[serde(with = "json_float")]
     pub seconds: f64,
@@ -271,6 +288,26 @@ pub struct FinalSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub test_loss: Option<f64>,
+    /// Mean over the evaluation's draws of the test accuracy of one draw.
+    #[serde(
+        default,
+        with = "json_float::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub test_draw_acc_mean: Option<f64>,
+    /// Standard deviation of the single draws' test accuracy (0 for one draw).
+    #[serde(
+        default,
+        with = "json_float::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub test_draw_acc_std: Option<f64>,
+    /// How many draws the evaluations averaged (absent in runs before pgcnn averaged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_draws: Option<usize>,
+    /// `sample` or `most-likely` (absent in runs before pgcnn had the choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_mode: Option<String>,
     /// The best validation accuracy, a fraction.
     #[serde(with = "json_float")]
     pub best_val_acc: f64,

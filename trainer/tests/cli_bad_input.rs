@@ -335,6 +335,59 @@ fn zero_max_steps() {
 }
 
 #[test]
+fn eval_draws_with_most_likely_mode() {
+    let dir = Scratch::new("draws-most-likely");
+    train_with(&dir, &["--eval-draws", "5", "--eval-mode", "most-likely"])
+        .assert_clean_error(&["train.eval_draws = 5", "most-likely draws nothing"]);
+}
+
+#[test]
+fn unknown_eval_mode() {
+    let out = run(pgcnn(&[
+        "eval",
+        "--checkpoint",
+        "x",
+        "--eval-mode",
+        "likely",
+    ]));
+    eprintln!("{}", out.stderr);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    out.assert_no_panic();
+    for words in [
+        "unknown evaluation mode `likely`",
+        "expected one of sample, most-likely",
+    ] {
+        assert!(out.stderr.contains(words), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn zero_eval_draws() {
+    let dir = Scratch::new("zero-draws");
+    let run_dir = finished_run(&dir);
+    let ck = run_dir.join("best.safetensors").display().to_string();
+    let out = run(pgcnn(&["eval", "--checkpoint", &ck, "--eval-draws", "0"]));
+    eprintln!("{}", out.stderr);
+    out.assert_clean_error(&["--eval-draws must be at least 1"]);
+}
+
+#[test]
+fn out_directory_holding_a_run() {
+    let dir = Scratch::new("out-holds-run");
+    let run_dir = finished_run(&dir);
+    let out = run(tiny_train(
+        &run_dir,
+        &["--set", "train.epochs=1", "--max-steps", "1"],
+    ));
+    eprintln!("{}", out.stderr);
+    out.assert_clean_error(&[
+        "a new run does not write over it",
+        "--resume",
+        "--overwrite",
+    ]);
+}
+
+#[test]
 fn resume_with_overrides_is_a_usage_error() {
     let out = run(pgcnn(&["train", "--resume", "x", "--set", "train.lr=1"]));
     eprintln!("{}", out.stderr);

@@ -43,6 +43,8 @@ fn epoch(n: usize) -> EpochMetrics {
         train_acc: 0.1 * n as f64,
         val_loss: Some(2.5 / n as f64),
         val_acc: Some(0.09 * n as f64),
+        val_draw_acc_mean: Some(0.085 * n as f64),
+        val_draw_acc_std: Some(0.004),
         seconds: 12.25,
         images_per_second: 4000.5,
         partial: vec![
@@ -213,6 +215,10 @@ fn final_summary_round_trips_and_has_the_required_keys() {
     let summary = FinalSummary {
         test_acc: 0.9871,
         test_loss: Some(0.04),
+        test_draw_acc_mean: Some(0.9805),
+        test_draw_acc_std: Some(0.0061),
+        eval_draws: Some(8),
+        eval_mode: Some("sample".into()),
         best_val_acc: 0.99,
         best_epoch: 17,
         epochs: 20,
@@ -227,6 +233,8 @@ fn final_summary_round_trips_and_has_the_required_keys() {
     assert_eq!(v["test_acc"], 0.9871);
     assert_eq!(v["best_val_acc"], 0.99);
     assert_eq!(v["epochs"], 20);
+    assert_eq!(v["eval_draws"], 8);
+    assert_eq!(v["test_draw_acc_std"], 0.0061);
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

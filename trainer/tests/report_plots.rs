@@ -20,6 +20,8 @@ fn epoch(n: usize, with_val: bool) -> EpochMetrics {
         train_acc: 1.0 - 0.9 / t,
         val_loss: with_val.then(|| 2.4 / t + 0.05),
         val_acc: with_val.then(|| 1.0 - 0.95 / t),
+        val_draw_acc_mean: with_val.then(|| 1.0 - 0.97 / t),
+        val_draw_acc_std: with_val.then_some(0.01),
         seconds: 10.0,
         images_per_second: 5000.0,
         partial: vec![

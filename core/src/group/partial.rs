@@ -58,8 +58,8 @@ pub enum KeepMode {
         /// τ, see [`TemperatureSchedule`](super::TemperatureSchedule).
         temperature: f64,
     },
-    /// Keep exactly the elements whose keep probability exceeds 0.5; no gates
-    /// (a deterministic evaluation).
+    /// Keep exactly the elements whose keep probability exceeds 0.5, and take a
+    /// θ-scaled grid without its random offset; no gates (a deterministic evaluation).
     MostLikely,
 }
 
@@ -379,7 +379,11 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
             (Some(theta), _) => {
                 let theta_value = theta.tensor().to_scalar()?;
                 let n_prime = rotation_count(self.n_r, Element::to_f64(theta_value))?;
-                let offsets: Vec<f64> = (0..rows).map(|_| rng.uniform()).collect();
+                // The most likely pass takes the grid as it is; a sampled one shifts it.
+                let offsets: Vec<f64> = match mode {
+                    KeepMode::Sample { .. } => (0..rows).map(|_| rng.uniform()).collect(),
+                    KeepMode::MostLikely => vec![0.0; rows],
+                };
                 let r = partial_rotations(theta.tensor(), n_prime, &offsets, batch.is_some())?;
                 let host = partial_rotation_values(theta_value, n_prime, &offsets);
                 (r, host, None, n_prime)

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::element::Element;
-use crate::group::KeepMode;
+use crate::group::{KeepMode, SamplingMethod};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use alloc::vec::Vec;
@@ -24,8 +24,9 @@ pub struct ForwardCtx<B: Backend, E: Element> {
     /// τ of the relaxed Bernoulli keep decisions (see
     /// [`TemperatureSchedule`](crate::group::TemperatureSchedule)).
     pub temperature: f64,
-    /// In evaluation, keep exactly the elements with keep probability above 0.5 instead
-    /// of drawing (the reference draws in evaluation too, which is the default).
+    /// In evaluation, draw nothing: keep exactly the elements with keep probability above
+    /// 0.5 and take every grid without its random offset (the reference draws in
+    /// evaluation too, which is the default). See [`ForwardCtx::most_likely`].
     pub most_likely_in_eval: bool,
     /// When `Some`, every convolution (lifting, group and pointwise, in the order of the
     /// forward pass) pushes `‖sampled kernel‖₂ + ‖bias‖₂` (a rank-0 tensor) here: the
@@ -54,10 +55,30 @@ impl<B: Backend, E: Element> ForwardCtx<B, E> {
             kernel_norms: None,
         }
     }
+    /// A deterministic evaluation pass: the most likely network instead of a random draw
+    /// of one. Partial layers keep exactly the elements whose keep probability exceeds
+    /// 0.5, and every grid of elements (a partial layer's θ-scaled one, a randomly
+    /// sampled layer's stratified one) is taken without its random offset, so `rng` is
+    /// never drawn from and two passes give the same logits.
+    pub fn most_likely(rng: Rng) -> Self {
+        ForwardCtx {
+            most_likely_in_eval: true,
+            ..Self::eval(rng)
+        }
+    }
     /// The same context collecting kernel norms (see [`ForwardCtx::kernel_norms`]).
     pub fn collecting_kernel_norms(mut self) -> Self {
         self.kernel_norms = Some(Vec::new());
         self
+    }
+    /// How a layer configured to sample its elements by `configured` samples them in this
+    /// pass: a most-likely evaluation takes the grid without its random offset.
+    pub fn sampling(&self, configured: SamplingMethod) -> SamplingMethod {
+        if !self.training && self.most_likely_in_eval {
+            SamplingMethod::Deterministic
+        } else {
+            configured
+        }
     }
     /// How partial layers decide which elements to keep in this pass.
     pub fn keep_mode(&self) -> KeepMode {

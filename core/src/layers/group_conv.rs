@@ -118,7 +118,7 @@ impl<B: Backend, E: Element> GroupConv<B, E> {
                 &self.backend,
                 self.config.group,
                 self.config.no_samples,
-                self.config.sampling,
+                ctx.sampling(self.config.sampling),
                 per_image,
                 &mut ctx.rng,
             )?

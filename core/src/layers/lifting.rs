@@ -86,7 +86,7 @@ impl<B: Backend, E: Element> LiftingConv<B, E> {
             &self.backend,
             self.config.group,
             self.config.no_samples,
-            self.config.sampling,
+            ctx.sampling(self.config.sampling),
             per_image,
             &mut ctx.rng,
         )

@@ -65,7 +65,7 @@ use crate::autodiff::Param;
 use crate::backend::Backend;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::group::{monotonic_loss, PartialReport};
+use crate::group::{monotonic_loss, GroupKind, PartialReport, SamplingMethod};
 use crate::kernel::ParamRole;
 use crate::layers::{ForwardCtx, GroupConv, LayerParams};
 use crate::rng::Rng;
@@ -157,6 +157,22 @@ impl<B: Backend, E: Element> Model<B, E> {
             Net::CKResNet(n) => n.forward(images, ctx),
             Net::Gcnn(n) => n.forward(images, ctx),
             Net::Augerino(n) => n.forward(images, ctx),
+        }
+    }
+
+    /// Whether an evaluation pass draws anything at random (so that two passes with
+    /// differently seeded contexts can give different logits): partial layers draw keep
+    /// decisions or a grid offset, randomly sampled layers a grid offset, and an Augerino
+    /// baseline its transformations. Dropout never draws outside training, and a
+    /// [most-likely](ForwardCtx::most_likely) pass never draws.
+    pub fn draws_in_evaluation(&self) -> bool {
+        let conv = &self.config.conv;
+        match self.net {
+            Net::Augerino(_) => true,
+            Net::CKResNet(_) | Net::Gcnn(_) => {
+                conv.group != GroupKind::T2
+                    && (conv.partial || conv.sampling == SamplingMethod::Random)
+            }
         }
     }
 

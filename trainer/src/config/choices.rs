@@ -253,6 +253,19 @@ choice! {
 }
 
 choice! {
+    /// `train.eval_mode`: how validation, test and `pgcnn eval` treat a model that draws
+    /// group elements and keep decisions at evaluation time (docs/evaluation.md).
+    EvalMode, "evaluation mode", default Sample {
+        /// Draw as in training (the reference's evaluation), averaging the logits of
+        /// `train.eval_draws` draws.
+        Sample = "sample",
+        /// Draw nothing: keep exactly the elements with keep probability above one
+        /// half, on grids without their random offset.
+        MostLikely = "most-likely",
+    }
+}
+
+choice! {
     /// `train.optimizer`.
     Optimizer, "optimizer", default Adam {
         /// Adam (PyTorch semantics).

@@ -35,8 +35,8 @@ mod toml_io;
 mod validate;
 
 pub use choices::{
-    Dataset, GroupName, KernelActivation, KernelNorm, KernelType, NetType, NormType, Optimizer,
-    Padding, SamplingMethod, Scheduler, UnknownChoice,
+    Dataset, EvalMode, GroupName, KernelActivation, KernelNorm, KernelType, NetType, NormType,
+    Optimizer, Padding, SamplingMethod, Scheduler, UnknownChoice,
 };
 pub use error::{ConfigError, Location, Problem};
 pub use keys::valid_keys;
@@ -45,6 +45,6 @@ pub use schema::{
     BaseGroup, Config, Conv, DatasetParams, Kernel, Net, OptimizerParams, SchedulerParams, Train,
 };
 pub use validate::{
-    MAX_BATCH, MAX_BLOCKS, MAX_CHANNELS, MAX_EPOCHS, MAX_KERNEL_LAYERS, MAX_KERNEL_SIZE,
-    MAX_SAMPLES,
+    MAX_BATCH, MAX_BLOCKS, MAX_CHANNELS, MAX_EPOCHS, MAX_EVAL_DRAWS, MAX_KERNEL_LAYERS,
+    MAX_KERNEL_SIZE, MAX_SAMPLES,
 };

@@ -13,8 +13,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::choices::{
-    Dataset, GroupName, KernelActivation, KernelNorm, KernelType, NetType, NormType, Optimizer,
-    Padding, SamplingMethod, Scheduler,
+    Dataset, EvalMode, GroupName, KernelActivation, KernelNorm, KernelType, NetType, NormType,
+    Optimizer, Padding, SamplingMethod, Scheduler,
 };
 
 /// A whole training config: model, group, kernel, optimisation and data.
@@ -244,6 +244,13 @@ pub struct Train {
     /// pgcnn: stop after this many epochs without a better validation accuracy; 0 =
     /// never (the reference stops after 100).
     pub max_epochs_no_improvement: usize,
+    /// pgcnn: how many independent draws of group elements and keep decisions the
+    /// validation and test evaluations average the logits of, for a model that draws at
+    /// evaluation time; 0 = automatic ([`DEFAULT_EVAL_DRAWS`](crate::evaluation::DEFAULT_EVAL_DRAWS) for such a model, 1 for one that draws
+    /// nothing). 1 is the reference's single draw (docs/evaluation.md).
+    pub eval_draws: usize,
+    /// pgcnn: `sample` (draw, as the reference) or `most-likely` (draw nothing).
+    pub eval_mode: EvalMode,
     /// `train.optimizer_params.*`.
     pub optimizer_params: OptimizerParams,
     /// `train.scheduler_params.*`.
@@ -264,6 +271,8 @@ impl Default for Train {
             optimizer: Optimizer::Adam,
             scheduler: Scheduler::Constant,
             max_epochs_no_improvement: 100,
+            eval_draws: 0,
+            eval_mode: EvalMode::Sample,
             optimizer_params: OptimizerParams::default(),
             scheduler_params: SchedulerParams::default(),
         }

@@ -7,7 +7,7 @@ use std::fmt::Display;
 use serde::Serialize;
 
 use super::choices::{
-    GroupName, KernelType, NetType, Optimizer, Padding, SamplingMethod, Scheduler,
+    EvalMode, GroupName, KernelType, NetType, Optimizer, Padding, SamplingMethod, Scheduler,
 };
 use super::error::{ConfigError, Problem};
 use super::schema::Config;
@@ -26,6 +26,8 @@ pub const MAX_KERNEL_LAYERS: usize = 64;
 pub const MAX_BATCH: usize = 1 << 20;
 /// Most epochs.
 pub const MAX_EPOCHS: usize = 1_000_000;
+/// Most evaluation draws (each is a full pass over the split).
+pub const MAX_EVAL_DRAWS: usize = 1_000;
 
 /// The value as TOML writes it (`"SE2"`, `[1, 2]`, `0.001`), for messages.
 fn show<T: Serialize + ?Sized>(value: &T) -> String {
@@ -418,6 +420,21 @@ impl Config {
             0.0,
             false,
         );
+        c.range(
+            "train.eval_draws",
+            t.eval_draws,
+            0,
+            MAX_EVAL_DRAWS,
+            "the evaluation draws (0 = automatic)",
+        );
+        if t.eval_mode == EvalMode::MostLikely && t.eval_draws > 1 {
+            c.fail(
+                "train.eval_draws",
+                &t.eval_draws,
+                "train.eval_mode = most-likely draws nothing, so every draw would be the \
+                 same; set it to 0 or 1, or train.eval_mode = sample",
+            );
+        }
         let o = &t.optimizer_params;
         c.fraction("train.optimizer_params.momentum", o.momentum);
         if t.optimizer != Optimizer::Sgd && o.momentum != 0.0 {

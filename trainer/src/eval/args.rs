@@ -1,10 +1,11 @@
 //! The flags of `pgcnn eval` and the command itself (the CLI's `Command::Eval` calls
 //! [`eval_command`]).
 
-use super::transforms::{equally_spaced, parse_rotations, transform_list};
 use super::{eval, EvalOptions, Split};
 use crate::checkpoint::write_atomic;
+use crate::config::EvalMode;
 use crate::device::DeviceSpec;
+use crate::evaluation::transforms::{equally_spaced, parse_rotations, transform_list};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -57,6 +58,18 @@ pub struct EvalArgs {
     /// the training run evaluated this split with).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Average every image's logits over K independent draws of group elements and keep
+    /// decisions (for a model that draws at evaluation time; default: the run's
+    /// train.eval_draws, as its validation and test were measured). 1 is the
+    /// reference's single draw.
+    #[arg(long, value_name = "K")]
+    pub eval_draws: Option<usize>,
+    /// sample: draw as in training, averaging --eval-draws draws; most-likely: draw
+    /// nothing (keep the elements whose keep probability is above one half, on grids
+    /// without their random offset). The report shows the other mode beside it.
+    /// Default: the run's train.eval_mode.
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub eval_mode: Option<EvalMode>,
     /// Print the report as a table or as JSON on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -85,9 +98,16 @@ impl EvalArgs {
             device: self.device,
             batch_size: self.batch_size,
             seed: self.seed,
+            draws: self.eval_draws,
+            mode: self.eval_mode,
             progress: !self.no_progress && std::io::stderr().is_terminal(),
         })
     }
+}
+
+/// `--eval-mode`'s value: `sample` or `most-likely` (case and punctuation ignored).
+fn parse_mode(text: &str) -> Result<EvalMode, crate::config::UnknownChoice> {
+    text.parse()
 }
 
 /// Runs `pgcnn eval`: measures, prints the table or the JSON, writes `--json FILE`.

@@ -17,23 +17,23 @@
 //! ```
 
 mod args;
-mod measure;
 mod report;
-pub mod transforms;
 
+pub use crate::evaluation::transforms::{
+    equally_spaced, parse_rotations, transform_list, Transform,
+};
+pub use crate::evaluation::{relative_error, Measurements, TransformEvaluation};
 pub use args::{eval_command, EvalArgs, OutputFormat};
-pub use measure::{measure, relative_error, Measurements, Stopped, TransformEvaluation};
 pub use report::{EvalReport, CONVENTION};
-pub use transforms::{equally_spaced, parse_rotations, transform_list, Transform};
 
 use crate::checkpoint::Checkpoint;
-use crate::config::{Config, Dataset as DatasetChoice};
+use crate::common::{batches_bar, eval_seed, load_data, restore_model, INIT_STREAM};
+use crate::config::{Config, Dataset as DatasetChoice, EvalMode, MAX_EVAL_DRAWS};
 use crate::data::{Dataset, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
+use crate::evaluation::{measure, Draws, Plan};
 use crate::model_config::model_config;
-use crate::train::{load_data, restore_model, EVAL_STREAM, INIT_STREAM};
 use anyhow::{anyhow, bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use pgcnn_core::models::Model;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::Backend;
@@ -86,6 +86,11 @@ pub struct EvalOptions {
     /// split, so that the untransformed test accuracy of `best.safetensors` is the
     /// `test_acc` of final.json).
     pub seed: Option<u64>,
+    /// Draws averaged per image (`None`: the config's `train.eval_draws`, as the
+    /// training run evaluated).
+    pub draws: Option<usize>,
+    /// Sampled or most likely (`None`: the config's `train.eval_mode`).
+    pub mode: Option<EvalMode>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -102,6 +107,8 @@ impl EvalOptions {
             device: DeviceSpec::default(),
             batch_size: None,
             seed: None,
+            draws: None,
+            mode: None,
             progress: false,
         }
     }
@@ -144,11 +151,14 @@ pub fn eval(opts: EvalOptions) -> Result<EvalReport> {
     if batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
+    let requested_draws = opts.draws.unwrap_or(config.train.eval_draws);
+    let mode = opts.mode.unwrap_or(config.train.eval_mode);
+    check_draws(opts.draws, mode)?;
     // The training run evaluates the test split with this seed, the validation split
     // with the one below it (train/run.rs).
     let seed = opts
         .seed
-        .unwrap_or(config.seed ^ EVAL_STREAM ^ u64::from(opts.split == Split::Test));
+        .unwrap_or_else(|| eval_seed(config.seed, opts.split == Split::Test));
     let device = Device::open(opts.device)?;
     let device_name = device.describe();
     eprintln!(
@@ -158,7 +168,7 @@ pub fn eval(opts: EvalOptions) -> Result<EvalReport> {
         data.len(),
         opts.transforms.len()
     );
-    let measurements = with_backend(
+    let (measurements, other) = with_backend(
         device,
         EvalTask {
             ck: &ck,
@@ -168,6 +178,8 @@ pub fn eval(opts: EvalOptions) -> Result<EvalReport> {
             opts: &opts,
             batch_size,
             seed,
+            requested_draws,
+            mode,
         },
     )?;
     Ok(EvalReport {
@@ -178,7 +190,23 @@ pub fn eval(opts: EvalOptions) -> Result<EvalReport> {
         batch_size,
         seed,
         measurements,
+        other,
     })
+}
+
+/// `--eval-draws` must be a count a most-likely evaluation can honour.
+fn check_draws(draws: Option<usize>, mode: EvalMode) -> Result<()> {
+    match draws {
+        Some(0) => bail!("--eval-draws must be at least 1"),
+        Some(k) if k > MAX_EVAL_DRAWS => {
+            bail!("--eval-draws {k} is more than {MAX_EVAL_DRAWS} (each draw is a full pass)")
+        }
+        Some(k) if k > 1 && mode == EvalMode::MostLikely => bail!(
+            "--eval-draws {k} with --eval-mode most-likely: a most-likely evaluation draws \
+             nothing, so every draw would be the same"
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The model's `[channels, classes, H, W]` (from the dataset it was trained on), after
@@ -207,11 +235,15 @@ struct EvalTask<'a> {
     opts: &'a EvalOptions,
     batch_size: usize,
     seed: u64,
+    requested_draws: usize,
+    mode: EvalMode,
 }
 
 impl BackendTask for EvalTask<'_> {
-    type Output = Measurements;
-    fn run<B: Backend>(self, backend: B, _device: &str) -> Result<Measurements> {
+    /// The evaluation in the mode asked for, and, for a model that draws at evaluation
+    /// time, the one in the other mode.
+    type Output = (Measurements, Option<Measurements>);
+    fn run<B: Backend>(self, backend: B, _device: &str) -> Result<Self::Output> {
         let [c, classes, h, w] = self.model_shape;
         let mcfg = model_config(self.config, c, classes, [h, w])?;
         // The same initialisation as training, though every value is then restored.
@@ -224,38 +256,30 @@ impl BackendTask for EvalTask<'_> {
                 self.opts.checkpoint.display()
             )
         })?;
+        let draws = Draws::resolve(self.requested_draws, self.mode, model.draws_in_evaluation());
+        let mut runs = vec![draws];
+        if model.draws_in_evaluation() {
+            runs.push(draws.other(self.requested_draws));
+        }
         let bar = batches_bar(
             self.opts.progress,
-            self.data.len().div_ceil(self.batch_size),
+            self.data.len().div_ceil(self.batch_size) * runs.len(),
             "eval",
         );
-        let m = measure(
-            &backend,
-            &model,
-            self.data,
-            &self.opts.transforms,
-            self.batch_size,
-            self.seed,
-            &bar,
-            &|| false,
-        );
+        let mut results = Vec::new();
+        for draws in runs {
+            let plan = Plan {
+                transforms: &self.opts.transforms,
+                batch_size: self.batch_size,
+                seed: self.seed,
+                draws,
+            };
+            let m = measure(&backend, &model, self.data, &plan, &bar, &|| false);
+            results.push(m.inspect_err(|_| bar.finish_and_clear())?);
+        }
         bar.finish_and_clear();
-        m
+        let mut results = results.into_iter();
+        let first = results.next().expect("one evaluation at least");
+        Ok((first, results.next()))
     }
-}
-
-/// The progress bar of an evaluation over `batches` batches, labelled `label` (hidden
-/// unless `show`): `pgcnn eval`'s, and a training run's validation and test.
-pub(crate) fn batches_bar(show: bool, batches: usize, label: &'static str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(batches as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches ({eta})")
-            .expect("the template is a valid constant")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(label);
-    bar
 }

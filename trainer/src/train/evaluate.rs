@@ -1,33 +1,35 @@
 //! Loss and accuracy of a model on a dataset, in evaluation mode.
 
 use crate::data::Dataset;
-use crate::eval::measure;
+use crate::evaluation::{measure, Plan, Spread};
 use anyhow::Result;
 use indicatif::ProgressBar;
 use pgcnn_core::models::Model;
 use pgcnn_core::Backend;
 
-/// Mean loss and accuracy (a fraction) over a dataset.
+/// Mean loss and accuracy (a fraction) over a dataset, of the logits averaged over the
+/// evaluation's draws, and the spread of single draws' accuracy.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
     pub loss: f64,
     pub accuracy: f64,
+    pub draw_accuracy: Spread,
     pub images: usize,
 }
 
-/// Evaluates `model` on `data` in batches of `batch_size`. Group elements are still drawn
-/// at random where the model samples them (as the reference does), from a generator
-/// seeded with `seed`, so the same model and seed give the same figures — the same
-/// figures `pgcnn eval` reports untransformed, since both are [`measure`] (here with no
-/// transformations). An empty dataset gives NaN loss and accuracy. `bar` counts batches;
-/// `stop` is asked before each, and ends the evaluation with the error
-/// [`Stopped`](crate::eval::Stopped) when it says yes.
+/// Evaluates `model` on `data` as `plan` says (its transformations are ignored). Group
+/// elements and keep decisions are drawn where the model draws them (as the reference
+/// does), `plan.draws.count` times per image with the logits averaged, so the same
+/// model, seed and draws give the same figures — the ones `pgcnn eval` reports
+/// untransformed, since both are [`measure`] (here with no transformations). An empty
+/// dataset gives NaN loss and accuracy. `bar` counts batches; `stop` is asked before
+/// each, and ends the evaluation with the error
+/// [`Stopped`](crate::evaluation::Stopped) when it says yes.
 pub fn evaluate<B: Backend>(
     backend: &B,
     model: &Model<B, f32>,
     data: &Dataset,
-    batch_size: usize,
-    seed: u64,
+    plan: &Plan<'_>,
     bar: &ProgressBar,
     stop: &dyn Fn() -> bool,
 ) -> Result<Evaluation> {
@@ -35,13 +37,19 @@ pub fn evaluate<B: Backend>(
         return Ok(Evaluation {
             loss: f64::NAN,
             accuracy: f64::NAN,
+            draw_accuracy: Spread::of(&[]),
             images: 0,
         });
     }
-    let m = measure(backend, model, data, &[], batch_size, seed, bar, stop)?;
+    let plan = Plan {
+        transforms: &[],
+        ..*plan
+    };
+    let m = measure(backend, model, data, &plan, bar, stop)?;
     Ok(Evaluation {
         loss: m.loss,
         accuracy: m.accuracy,
+        draw_accuracy: m.draw_accuracy,
         images: m.images,
     })
 }

@@ -43,11 +43,9 @@ pub use interrupt::{
 pub use lock::{RunDirInUse, LOCK_FILE};
 pub use resume::{check_same_run, first_non_finite, open_resume, ResumePoint};
 pub use run::{train, Start, TrainOptions, TrainedRun};
-/// The seed streams `pgcnn eval` shares, so that it reproduces the run's figures.
-pub(crate) use run::{EVAL_STREAM, INIT_STREAM};
 pub use run_dir::{holds_run, ExistingRun};
-pub use setup::{build_optimizer, build_schedule, load_data};
-pub use state::{read_progress, restore, restore_model, snapshot, PartialEpoch, RunProgress};
+pub use setup::{build_optimizer, build_schedule};
+pub use state::{read_progress, restore, snapshot, PartialEpoch, RunProgress};
 
 /// File names inside a run directory.
 pub const LAST_CHECKPOINT: &str = "last.safetensors";

@@ -6,14 +6,15 @@ use super::interrupt::stop_requested;
 use super::lock::lock;
 use super::resume::{check_same_run, no_checkpoint, open_resume};
 use super::run_dir::{claim_new_run, remove_if_present, ExistingRun};
-use super::setup::{build_optimizer, build_schedule, load_data};
-use super::state::{restore_model, PartialEpoch, RunProgress};
+use super::setup::{build_optimizer, build_schedule};
+use super::state::{PartialEpoch, RunProgress};
 use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{write_atomic, Checkpoint};
+use crate::common::{batches_bar, eval_seed, load_data, restore_model, INIT_STREAM, STEP_STREAM};
 use crate::config::Config;
 use crate::data::{epoch_rng, Batch, Splits};
 use crate::device::{with_backend, BackendTask, Device, DeviceSpec};
-use crate::eval::{batches_bar, Stopped};
+use crate::evaluation::{Draws, Plan, Stopped};
 use crate::metrics::{EpochMetrics, FinalSummary, LayerPartial, MetricsLog, FINAL_FILE};
 use crate::model_config::model_config;
 use anyhow::{bail, Context, Result};
@@ -140,12 +141,6 @@ impl BackendTask for TrainTask {
     }
 }
 
-/// Seeds derived from the run's seed, one per purpose, so that changing one use of
-/// randomness does not shift the others.
-pub(crate) const INIT_STREAM: u64 = 0x1417;
-const STEP_STREAM: u64 = 0x57e9;
-pub(crate) const EVAL_STREAM: u64 = 0xe7a1;
-
 pub(super) struct Trainer<B: Backend> {
     pub(super) backend: B,
     pub(super) opts: TrainOptions,
@@ -158,6 +153,8 @@ pub(super) struct Trainer<B: Backend> {
     pub(super) schedule: pgcnn_core::Schedule,
     pub(super) temperature: TemperatureSchedule,
     pub(super) iters_per_epoch: usize,
+    /// The draws of the validation and test evaluations.
+    pub(super) draws: Draws,
     pub(super) progress: RunProgress,
     /// What the checkpoint on disk holds ("the initial state", "epoch 2", ...), for the
     /// message of a run that stops on an error.
@@ -195,6 +192,8 @@ impl<B: Backend> Trainer<B> {
         };
         let config_toml = config.to_toml_string()?;
         let max_steps = opts.max_steps;
+        let t = &config.train;
+        let draws = Draws::resolve(t.eval_draws, t.eval_mode, model.draws_in_evaluation());
         Ok(Trainer {
             backend,
             opts,
@@ -206,6 +205,7 @@ impl<B: Backend> Trainer<B> {
             schedule,
             temperature,
             iters_per_epoch,
+            draws,
             progress: RunProgress {
                 epoch: 0,
                 iteration: 0,
@@ -241,11 +241,12 @@ impl<B: Backend> Trainer<B> {
             log
         };
         eprintln!(
-            "model: {} parameters; {} epochs of {} iterations, batch {}",
+            "model: {} parameters; {} epochs of {} iterations, batch {}; evaluation: {}",
             self.model.num_params(),
             self.config.train.epochs,
             self.iters_per_epoch,
-            self.config.train.batch_size
+            self.config.train.batch_size,
+            self.draws.describe()
         );
         self.optimizer.apply_schedule(&self.schedule)?;
         while self.progress.epoch < self.config.train.epochs {
@@ -348,6 +349,8 @@ impl<B: Backend> Trainer<B> {
             train_acc,
             val_loss: (val.images > 0).then_some(val.loss),
             val_acc: (val.images > 0).then_some(val.accuracy),
+            val_draw_acc_mean: (val.images > 0).then_some(val.draw_accuracy.mean),
+            val_draw_acc_std: (val.images > 0).then_some(val.draw_accuracy.std),
             seconds,
             images_per_second: images_now as f64 / seconds_now.max(1e-9),
             partial: Vec::new(),
@@ -435,8 +438,13 @@ impl<B: Backend> Trainer<B> {
         } else {
             &self.splits.val
         };
-        let seed = self.config.seed ^ EVAL_STREAM ^ u64::from(test);
         let batch_size = self.config.train.batch_size;
+        let plan = Plan {
+            transforms: &[],
+            batch_size,
+            seed: eval_seed(self.config.seed, test),
+            draws: self.draws,
+        };
         let bar = batches_bar(
             self.opts.progress && !data.is_empty(),
             data.len().div_ceil(batch_size),
@@ -445,15 +453,7 @@ impl<B: Backend> Trainer<B> {
         // The validation stops on Ctrl-C like the steps; the final test evaluation, the
         // last thing a finished run does, runs to its end.
         let stop: &dyn Fn() -> bool = if test { &|| false } else { &stop_requested };
-        let result = evaluate(
-            &self.backend,
-            &self.model,
-            data,
-            batch_size,
-            seed,
-            &bar,
-            stop,
-        );
+        let result = evaluate(&self.backend, &self.model, data, &plan, &bar, stop);
         bar.finish_and_clear();
         result
     }
@@ -503,6 +503,10 @@ impl<B: Backend> Trainer<B> {
         let summary = FinalSummary {
             test_acc: test.accuracy,
             test_loss: Some(test.loss),
+            test_draw_acc_mean: Some(test.draw_accuracy.mean),
+            test_draw_acc_std: Some(test.draw_accuracy.std),
+            eval_draws: Some(self.draws.count),
+            eval_mode: Some(self.draws.mode.as_str().to_string()),
             best_val_acc: self.progress.best_val_acc,
             best_epoch: self.progress.best_epoch,
             epochs: self.progress.epoch,
@@ -510,8 +514,19 @@ impl<B: Backend> Trainer<B> {
             partial: self.partial_report()?,
         };
         let path = summary.write(out)?;
+        let spread = if self.draws.count > 1 {
+            format!(
+                ", {}; single draws {:.2} ± {:.2}%",
+                self.draws.describe(),
+                100.0 * test.draw_accuracy.mean,
+                100.0 * test.draw_accuracy.std
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "test accuracy of the best model (epoch {}): {:.2}%  (best validation {:.2}%); {}",
+            "test accuracy of the best model (epoch {}): {:.2}%{spread}  (best validation \
+             {:.2}%); {}",
             summary.best_epoch,
             100.0 * summary.test_acc,
             100.0 * summary.best_val_acc,
@@ -531,6 +546,11 @@ fn describe_epoch(m: &EpochMetrics, epochs: usize) -> String {
     );
     if let (Some(l), Some(a)) = (m.val_loss, m.val_acc) {
         s += &format!(", val loss {l:.4} acc {:.2}%", 100.0 * a);
+        if let (Some(mean), Some(std)) = (m.val_draw_acc_mean, m.val_draw_acc_std) {
+            if std > 0.0 || mean != a {
+                s += &format!(" (single draws {:.2} ± {:.2}%)", 100.0 * mean, 100.0 * std);
+            }
+        }
     }
     s += &format!(", {:.1} s, {:.0} img/s", m.seconds, m.images_per_second);
     let thetas: Vec<String> = m

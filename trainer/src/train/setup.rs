@@ -1,34 +1,13 @@
-//! Turning a config into the pieces of a run: the data, the optimiser with its three
-//! parameter groups, and the learning-rate schedule.
+//! Turning a config into the pieces of a run: the optimiser with its three parameter
+//! groups, and the learning-rate schedule (the data: [`crate::common::load_data`]).
 
 use crate::config::{Config, Optimizer as OptimizerChoice, Scheduler};
-use crate::data::{self, DataParams, DatasetName, Splits};
-use anyhow::{anyhow, Context, Result};
+use anyhow::Result;
 use pgcnn_core::kernel::ParamRole;
 use pgcnn_core::layers::LayerParams;
 use pgcnn_core::models::Model;
 use pgcnn_core::optim::{AdamConfig, Algorithm, PlateauConfig, PlateauMode, SgdConfig};
 use pgcnn_core::{Backend, Optimizer, ParamGroup, Schedule};
-use std::path::Path;
-
-/// Loads the dataset the config names, from `data_dir` or the embedded digits.
-pub fn load_data(config: &Config, data_dir: Option<&Path>) -> Result<Splits> {
-    let name: DatasetName = config
-        .dataset
-        .as_str()
-        .parse()
-        .map_err(|e| anyhow!("dataset {}: {e}", config.dataset.as_str()))?;
-    let p = &config.dataset_params;
-    let params = DataParams {
-        rot_interval: p.rot_interval,
-        val_fraction: p.val_fraction,
-        test_fraction: p.test_fraction,
-        cifar100_coarse: p.cifar100_coarse,
-        normalize: p.normalize,
-    };
-    data::load(name, data_dir, &params, config.seed)
-        .with_context(|| format!("loading dataset {}", config.dataset.as_str()))
-}
 
 /// Learning rate of a group: 0 in the config means "the same as train.lr"
 /// (docs/math.md §10).

@@ -9,6 +9,7 @@
 //! and the run's `--max-steps`.
 
 use crate::checkpoint::Checkpoint;
+use crate::common::restore_model;
 use anyhow::{Context, Result};
 use pgcnn_core::layers::LayerParams;
 use pgcnn_core::models::{BufferValue, Model};
@@ -93,27 +94,6 @@ pub fn snapshot<B: Backend>(
         ck.set_u64("run.max_steps", m as u64);
     }
     Ok(ck)
-}
-
-/// Loads the model's parameters and buffers from a checkpoint (every shape is checked
-/// before anything changes).
-pub fn restore_model<B: Backend>(ck: &Checkpoint, model: &mut Model<B, f32>) -> Result<()> {
-    let names = model.param_names();
-    ck.load_params(names.iter().zip(model.params_mut()))
-        .context("restoring the parameters")?;
-    for (name, value) in model.buffers() {
-        let restored = match value {
-            BufferValue::Tensor(t) => {
-                let backend = t.backend().clone();
-                BufferValue::Tensor(ck.load_tensor::<B>(&backend, &name, Some(t.dims()))?)
-            }
-            BufferValue::Count(_) => BufferValue::Count(ck.u64(&format!("buffer.{name}"))?),
-        };
-        model
-            .set_buffer(&name, restored)
-            .with_context(|| format!("restoring buffer {name}"))?;
-    }
-    Ok(())
 }
 
 /// Restores everything [`snapshot`] stored into a freshly built model, optimiser and
