@@ -4,7 +4,7 @@
 //!
 //! The checkpoint holds the run's config; it says how to build the model and which
 //! dataset it was trained on (`--dataset` evaluates on another one of the same image
-//! shape and class count). Transformations follow docs/math.md §2 (see [`transforms`]).
+//! shape and class count). Transformations follow docs/math.md §2 (see [`crate::evaluation::transforms`]).
 //!
 //! ```no_run
 //! use pgcnn::eval::{eval, EvalOptions, Split, Transform};
