@@ -25,8 +25,9 @@
 
 mod cases;
 pub mod conv;
+pub mod data;
 pub mod gemm;
 mod report;
 
 pub use cases::Cases;
-pub use report::{Report, Tolerance};
+pub use report::{ulp_distance, Report, Tolerance};

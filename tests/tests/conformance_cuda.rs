@@ -15,7 +15,7 @@ use pgcnn_cuda::{Cuda, MathMode};
 
 const TF32: Tolerance = Tolerance {
     f32: 2e-3,
-    f64: Tolerance::FULL.f64,
+    ..Tolerance::FULL
 };
 
 fn conv_family(c: &Cuda, cases: &Cases) {
