@@ -1,13 +1,29 @@
 //! The backend conformance suite (`pgcnn-conformance`) on the CPU backend.
 //!
-//! The convolution family runs with each algorithm forced in turn (im2col + GEMM, FFT)
-//! and with the cost model's own choice, on 1, 2 and 3 threads, so that every path is
-//! compared with the reference and checked by finite differences on every case shape,
-//! whichever path the cost model would pick for it. The GEMM family runs on 1, 2 and 3
-//! threads (its tall cases take the crate's own tall-product kernel).
+//! Every family runs on 1, 2 and 3 threads (rayon pools of those sizes), so that the
+//! serial and the split paths of each primitive, with uneven chunks, meet every case. The
+//! convolution family also runs with each algorithm forced in turn (im2col + GEMM, FFT)
+//! and with the cost model's own choice, so that every path is compared with the
+//! reference and checked by finite differences on every case shape, whichever path the
+//! cost model would pick for it; the GEMM family's tall cases take the crate's own
+//! tall-product kernel.
+//!
+//! The CPU is held to more than the suite's full-precision tolerance where it can be: its
+//! f32 sine, cosine and exponential are its own vector code, at most one ulp from the C
+//! library's values the reference gives, and every other math-library function calls the
+//! reference's own functions (see [`CPU`]).
 
-use pgcnn_conformance::{conv, gemm, Report, Tolerance};
+use pgcnn_conformance::{binary, conv, gemm, memory, unary, Cases, Report, Tolerance};
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
+
+/// The suite's full-precision tolerance, with the math-library functions held to one
+/// ulp in f32 (sine, cosine and exponential; the others are bit for bit anyway) and to
+/// none in f64.
+const CPU: Tolerance = Tolerance {
+    f32_ulps: 1,
+    f64_ulps: 0,
+    ..Tolerance::FULL
+};
 
 fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     rayon::ThreadPoolBuilder::new()
@@ -17,16 +33,29 @@ fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         .install(f)
 }
 
+/// Runs `family` on 1, 2 and 3 threads; the digests of the three runs' results.
+fn on_1_to_3_threads(
+    name: &str,
+    family: impl Fn(&Cpu, &mut Report, &Cases, Tolerance) + Sync,
+    cases: &Cases,
+) -> Vec<u64> {
+    [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let mut report = Report::new(format!("cpu, {name}, {threads} threads"));
+            with_threads(threads, || family(&Cpu, &mut report, cases, CPU));
+            let digest = report.digest();
+            report.finish();
+            digest
+        })
+        .collect()
+}
+
 fn conv_family(algorithm: ConvAlgorithm) {
-    for threads in [1, 2, 3] {
-        let mut report = Report::new(format!("cpu, {algorithm:?}, {threads} threads"));
-        with_threads(threads, || {
-            with_conv_algorithm(algorithm, || {
-                conv::check_all(&Cpu, &mut report, &conv::THOROUGH, Tolerance::FULL)
-            })
-        });
-        report.finish();
-    }
+    let family = |b: &Cpu, r: &mut Report, cases: &Cases, tol| {
+        with_conv_algorithm(algorithm, || conv::check_all(b, r, cases, tol))
+    };
+    on_1_to_3_threads(&format!("conv, {algorithm:?}"), family, &conv::THOROUGH);
 }
 
 #[test]
@@ -46,11 +75,20 @@ fn conv_family_on_fft() {
 
 #[test]
 fn gemm_family() {
-    for threads in [1, 2, 3] {
-        let mut report = Report::new(format!("cpu, {threads} threads"));
-        with_threads(threads, || {
-            gemm::check_all(&Cpu, &mut report, &gemm::THOROUGH, Tolerance::FULL)
-        });
-        report.finish();
-    }
+    on_1_to_3_threads("gemm", gemm::check_all, &gemm::THOROUGH);
+}
+
+#[test]
+fn memory_family() {
+    on_1_to_3_threads("memory", memory::check_all, &memory::THOROUGH);
+}
+
+#[test]
+fn unary_family() {
+    on_1_to_3_threads("unary", unary::check_all, &unary::THOROUGH);
+}
+
+#[test]
+fn binary_family() {
+    on_1_to_3_threads("binary", binary::check_all, &binary::THOROUGH);
 }

@@ -16,18 +16,33 @@
 //! report.finish();
 //! ```
 //!
-//! Families so far: [`conv`] (forward convolution and both gradients: comparisons with
-//! the reference in f32 and f64, finite-difference checks of both gradients in f64,
-//! bit-for-bit repeatability, errors for bad descriptors) and [`gemm`] (batched matrix
-//! products in every transpose and batch-stride layout, the very tall products of kernel
-//! nets included: comparisons in f32 and f64, repeatability, errors). A new primitive is
-//! checked on every backend by writing its family here once.
+//! The families so far, each comparing with the reference in f32 and f64, checking that
+//! a second call gives the same bits, and (where a primitive can refuse its input)
+//! asking for errors:
+//!
+//! - [`memory`]: upload, download, fill and length, bit for bit;
+//! - [`unary`]: every elementwise map of one operand, special values included; the
+//!   IEEE-exact ones exactly, the math-library functions within an ulp bound;
+//! - [`binary`]: every elementwise map of two operands under broadcasting and strided
+//!   layouts, exactly;
+//! - [`gemm`]: batched matrix products in every transpose and batch-stride layout, the
+//!   very tall products of kernel nets included;
+//! - [`conv`]: forward convolution and both gradients, with finite-difference checks of
+//!   both gradients in f64.
+//!
+//! One [`Tolerance`] says how far results may be from the reference's (relative bounds
+//! for sums, ulp bounds for math-library functions; everything else exactly), one
+//! [`Report`] collects every disagreement. A new primitive is checked on every backend by
+//! writing its family here once (see docs/conformance.md).
 
+pub mod binary;
 mod cases;
 pub mod conv;
 pub mod data;
 pub mod gemm;
+pub mod memory;
 mod report;
+pub mod unary;
 
 pub use cases::Cases;
 pub use report::{ulp_distance, Report, Tolerance};

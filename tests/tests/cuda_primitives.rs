@@ -9,154 +9,13 @@ mod cuda_support;
 use cuda_support::{
     emulator, emulator_with_multiprocessors, gpu, steps, up, values, Report, H100_MULTIPROCESSORS,
 };
-use pgcnn_core::backend::{
-    AdamHyper, AdamJob, AxisLayout, Backend, BinaryOp, BroadcastLayout, ReduceOp, UnaryOp,
-};
+use pgcnn_core::backend::{AdamHyper, AdamJob, AxisLayout, Backend, ReduceOp};
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
-use pgcnn_core::shape::{broadcast_shapes, broadcast_strides};
 use pgcnn_core::{Element, Result};
 use pgcnn_cuda::{Cuda, MathMode};
 
 // ---- the primitive suite ------------------------------------------------------------------
-
-fn memory<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    // Both upload paths: inside kernel parameters (<= 16 KiB) and copies.
-    for n in [0, 1, 7, 512, 513, 1500, 4096, 5000, 70_000] {
-        let v = values::<E>(rng, n, -3.0, 3.0);
-        let got = up(c, &v).and_then(|s| c.download(&s));
-        r.check(format!("upload/download n={n}"), got, &v);
-    }
-    for (n, value) in [(0, 1.5), (1, 0.0), (1000, -2.25), (70_000, 0.0), (3, -0.0)] {
-        let value = E::from_f64(value);
-        let got = c.full(n, value).and_then(|s| c.download(&s));
-        r.check(format!("full n={n} value={value}"), got, &vec![value; n]);
-    }
-}
-
-fn unary<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    let s = E::from_f64(0.75);
-    let ops = [
-        UnaryOp::Neg,
-        UnaryOp::Sin,
-        UnaryOp::Cos,
-        UnaryOp::Exp,
-        UnaryOp::Log,
-        UnaryOp::Relu,
-        UnaryOp::Sigmoid,
-        UnaryOp::Tanh,
-        UnaryOp::Square,
-        UnaryOp::Sqrt,
-        UnaryOp::Abs,
-        UnaryOp::Recip,
-        UnaryOp::Sign,
-        UnaryOp::Step,
-        UnaryOp::AddScalar(s),
-        UnaryOp::MulScalar(s),
-        UnaryOp::PowScalar(E::from_f64(1.7)),
-        UnaryOp::MaxScalar(s),
-        UnaryOp::MinScalar(s),
-        UnaryOp::GreaterScalar(s),
-    ];
-    for op in ops {
-        let positive = matches!(
-            op,
-            UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Recip | UnaryOp::PowScalar(_)
-        );
-        for n in [1, 1000, 20_000] {
-            let mut x = if positive {
-                values::<E>(rng, n, 0.25, 3.0)
-            } else {
-                values::<E>(rng, n, -3.0, 3.0)
-            };
-            if !positive && n > 4 {
-                // Exact zeros and the scalar itself, where Sign, Step and the
-                // comparisons switch.
-                x[0] = E::zero();
-                x[1] = s;
-            }
-            let want = Reference.unary(op, &x).expect("reference");
-            let got = up(c, &x)
-                .and_then(|s| c.unary(op, &s))
-                .and_then(|s| c.download(&s));
-            r.check(format!("unary {op:?} n={n}"), got, &want);
-        }
-    }
-}
-
-fn layout(a: &[usize], b: &[usize]) -> BroadcastLayout {
-    let out = broadcast_shapes("test", a, b).expect("broadcastable");
-    BroadcastLayout {
-        a_strides: broadcast_strides(a, &out),
-        b_strides: broadcast_strides(b, &out),
-        out_dims: out,
-    }
-}
-
-fn binary<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    let shapes: &[(&[usize], &[usize])] = &[
-        (&[], &[]),
-        (&[1000], &[1000]),
-        (&[4, 3, 5, 6], &[1, 3, 1, 1]),
-        (&[4, 3, 5, 6], &[]),
-        (&[3, 1, 5], &[1, 4, 1]),
-        (&[2, 3, 4, 5, 6], &[3, 1, 5, 1]),
-        (&[1, 7], &[6, 1]),
-        (&[64, 10], &[64, 1]),
-        (&[1, 3, 1, 1], &[2, 3, 4, 4]),
-    ];
-    let ops = [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Maximum,
-        BinaryOp::Minimum,
-        BinaryOp::Equal,
-        BinaryOp::Greater,
-    ];
-    for (sa, sb) in shapes {
-        let l = layout(sa, sb);
-        let (na, nb) = (sa.iter().product(), sb.iter().product());
-        for op in ops {
-            for quantized in [false, true] {
-                let a = if quantized {
-                    steps::<E>(rng, na)
-                } else {
-                    values::<E>(rng, na, -2.0, 2.0)
-                };
-                let mut b = if quantized {
-                    steps::<E>(rng, nb)
-                } else {
-                    values::<E>(rng, nb, 0.5, 2.0)
-                };
-                if op == BinaryOp::Div {
-                    b.iter_mut()
-                        .filter(|v| **v == E::zero())
-                        .for_each(|v| *v = E::one());
-                }
-                let want = Reference.binary(op, &a, &b, &l).expect("reference");
-                let got = (|| c.download(&c.binary(op, &up(c, &a)?, &up(c, &b)?, &l)?))();
-                r.check(
-                    format!("binary {op:?} {sa:?} {sb:?} quantized={quantized}"),
-                    got,
-                    &want,
-                );
-            }
-        }
-    }
-    // A layout that reads past an operand is refused.
-    let bad = BroadcastLayout {
-        out_dims: vec![4],
-        a_strides: vec![1],
-        b_strides: vec![2],
-    };
-    let v = values::<E>(rng, 4, 0.0, 1.0);
-    r.check_err(
-        "binary reading past b",
-        up(c, &v).and_then(|s| c.binary(BinaryOp::Add, &s, &s, &bad)),
-    );
-}
 
 fn reduce<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
     let layouts = [
@@ -496,9 +355,6 @@ fn optim_many<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
 fn primitives<E: Element>(c: &Cuda, rel: f64) {
     let mut r = Report::new(c, rel);
     let mut rng = Rng::seed(7);
-    memory::<E>(c, &mut r, &mut rng);
-    unary::<E>(c, &mut r, &mut rng);
-    binary::<E>(c, &mut r, &mut rng);
     reduce::<E>(c, &mut r, &mut rng);
     movement::<E>(c, &mut r, &mut rng);
     pool::<E>(c, &mut r, &mut rng);
