@@ -13,7 +13,9 @@
 //! library's values the reference gives, and every other math-library function calls the
 //! reference's own functions (see [`CPU`]).
 
-use pgcnn_conformance::{binary, conv, gemm, memory, unary, Cases, Report, Tolerance};
+use pgcnn_conformance::{
+    binary, conv, gemm, memory, movement, reduce, unary, Cases, Report, Tolerance,
+};
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 
 /// The suite's full-precision tolerance, with the math-library functions held to one
@@ -91,4 +93,14 @@ fn unary_family() {
 #[test]
 fn binary_family() {
     on_1_to_3_threads("binary", binary::check_all, &binary::THOROUGH);
+}
+
+#[test]
+fn reduce_family() {
+    on_1_to_3_threads("reduce", reduce::check_all, &reduce::THOROUGH);
+}
+
+#[test]
+fn movement_family() {
+    on_1_to_3_threads("movement", movement::check_all, &movement::THOROUGH);
 }

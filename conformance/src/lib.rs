@@ -25,6 +25,10 @@
 //!   IEEE-exact ones exactly, the math-library functions within an ulp bound;
 //! - [`binary`]: every elementwise map of two operands under broadcasting and strided
 //!   layouts, exactly;
+//! - [`reduce`]: sums (within the relative bound, against the reference in f64), maxima
+//!   and minima (exactly, NaN passed over) along one axis;
+//! - [`movement`]: permutations, concatenation, gathers and their adjoint (scatter-adds in
+//!   index order), bit for bit;
 //! - [`gemm`]: batched matrix products in every transpose and batch-stride layout, the
 //!   very tall products of kernel nets included;
 //! - [`conv`]: forward convolution and both gradients, with finite-difference checks of
@@ -41,6 +45,8 @@ pub mod conv;
 pub mod data;
 pub mod gemm;
 pub mod memory;
+pub mod movement;
+pub mod reduce;
 mod report;
 pub mod unary;
 

@@ -14,7 +14,9 @@
 mod cuda_support;
 
 use cuda_support::{emulator, emulator_with_multiprocessors, gpu, H100_MULTIPROCESSORS};
-use pgcnn_conformance::{binary, conv, gemm, memory, unary, Cases, Report, Tolerance};
+use pgcnn_conformance::{
+    binary, conv, gemm, memory, movement, reduce, unary, Cases, Report, Tolerance,
+};
 use pgcnn_cuda::{Cuda, MathMode};
 
 const TF32: Tolerance = Tolerance {
@@ -123,4 +125,6 @@ family_tests! {
     memory: gpu_memory_family, emulated_memory_family;
     unary: gpu_unary_family, emulated_unary_family;
     binary: gpu_binary_family, emulated_binary_family;
+    reduce: gpu_reduce_family, emulated_reduce_family;
+    movement: gpu_movement_family, emulated_movement_family;
 }

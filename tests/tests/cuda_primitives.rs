@@ -9,176 +9,13 @@ mod cuda_support;
 use cuda_support::{
     emulator, emulator_with_multiprocessors, gpu, steps, up, values, Report, H100_MULTIPROCESSORS,
 };
-use pgcnn_core::backend::{AdamHyper, AdamJob, AxisLayout, Backend, ReduceOp};
+use pgcnn_core::backend::{AdamHyper, AdamJob, Backend};
 use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
-use pgcnn_core::{Element, Result};
+use pgcnn_core::Element;
 use pgcnn_cuda::{Cuda, MathMode};
 
 // ---- the primitive suite ------------------------------------------------------------------
-
-fn reduce<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    let layouts = [
-        (1, 1, 1),
-        (1, 100_000, 1),
-        (7, 300, 1),
-        (3, 50, 17),
-        (1, 5000, 3),
-        (2, 1, 5),
-        (300, 5, 1),
-        (4, 3000, 1),
-        (1, 64, 4000),
-    ];
-    for (outer, len, inner) in layouts {
-        let l = AxisLayout { outer, len, inner };
-        for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
-            // A positive mean keeps sums away from zero, where relative error means little.
-            let x = values::<E>(rng, l.numel(), -0.5, 1.0);
-            let want = Reference.reduce(op, &x, l).expect("reference");
-            let got = up(c, &x)
-                .and_then(|s| c.reduce(op, &s, l))
-                .and_then(|s| c.download(&s));
-            r.check(format!("reduce {op:?} {l:?}"), got, &want);
-        }
-    }
-    let x = values::<E>(rng, 10, 0.0, 1.0);
-    let l = AxisLayout {
-        outer: 2,
-        len: 3,
-        inner: 2,
-    };
-    r.check_err(
-        "reduce with a wrong layout",
-        up(c, &x).and_then(|s| c.reduce(ReduceOp::Sum, &s, l)),
-    );
-}
-
-fn movement<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    let perms: &[(&[usize], &[usize])] = &[
-        (&[33, 70], &[1, 0]),
-        (&[3, 40, 37], &[0, 2, 1]),
-        (&[3, 40, 37], &[1, 0, 2]),
-        (&[2, 3, 4, 5], &[3, 1, 0, 2]),
-        (&[2, 3, 4, 5], &[0, 1, 3, 2]),
-        (&[2, 3, 4, 5], &[2, 3, 0, 1]),
-        (&[2, 1, 4, 1, 3], &[4, 3, 2, 1, 0]),
-        (&[2, 3, 2, 3, 2, 3], &[5, 3, 1, 4, 2, 0]),
-        (&[6, 5], &[0, 1]),
-        (&[], &[]),
-        (&[5, 0, 3], &[2, 1, 0]),
-    ];
-    for (dims, perm) in perms {
-        let x = values::<E>(rng, dims.iter().product(), -1.0, 1.0);
-        let want = Reference.permute(&x, dims, perm).expect("reference");
-        let got = up(c, &x)
-            .and_then(|s| c.permute(&s, dims, perm))
-            .and_then(|s| c.download(&s));
-        r.check(format!("permute {dims:?} {perm:?}"), got, &want);
-    }
-    let x = values::<E>(rng, 6, 0.0, 1.0);
-    r.check_err(
-        "permute with a repeated axis",
-        up(c, &x).and_then(|s| c.permute(&s, &[2, 3], &[0, 0])),
-    );
-
-    for (outer, lens, inner) in [
-        (2, vec![3, 0, 4], 5),
-        (1, vec![2, 5], 3),
-        (4, vec![1, 1, 1], 1),
-    ] {
-        let parts: Vec<Vec<E>> = lens
-            .iter()
-            .map(|l| values::<E>(rng, outer * l * inner, -1.0, 1.0))
-            .collect();
-        let refs: Vec<(&Vec<E>, usize)> = parts.iter().zip(&lens).map(|(p, &l)| (p, l)).collect();
-        let want = Reference.concat(&refs, outer, inner).expect("reference");
-        let got = (|| {
-            let dev: Vec<_> = parts.iter().map(|p| up(c, p)).collect::<Result<_>>()?;
-            let drefs: Vec<_> = dev.iter().zip(&lens).map(|(p, &l)| (p, l)).collect();
-            c.download(&c.concat(&drefs, outer, inner)?)
-        })();
-        r.check(format!("concat {outer} {lens:?} {inner}"), got, &want);
-    }
-
-    let l346 = AxisLayout {
-        outer: 3,
-        len: 6,
-        inner: 4,
-    };
-    let cases: &[(AxisLayout, &[usize])] = &[
-        (l346, &[1, 2, 3]),
-        (l346, &[5, 0, 2]),
-        (l346, &[2, 2, 0, 2]),
-        (
-            AxisLayout {
-                outer: 1,
-                len: 8,
-                inner: 1,
-            },
-            &[7, 6, 5, 4, 3, 2, 1, 0],
-        ),
-        (
-            AxisLayout {
-                outer: 5,
-                len: 4,
-                inner: 1,
-            },
-            &[3],
-        ),
-        (
-            AxisLayout {
-                outer: 2,
-                len: 3,
-                inner: 7,
-            },
-            &[],
-        ),
-    ];
-    for (l, idx) in cases {
-        let x = values::<E>(rng, l.numel(), -1.0, 1.0);
-        let want = Reference.index_select(&x, *l, idx).expect("reference");
-        let got = up(c, &x)
-            .and_then(|s| c.index_select(&s, *l, idx))
-            .and_then(|s| c.download(&s));
-        r.check(format!("index_select {l:?} {idx:?}"), got, &want);
-        let src = values::<E>(rng, l.outer * idx.len() * l.inner, -1.0, 1.0);
-        let want = Reference.index_add(&src, *l, idx).expect("reference");
-        let got = up(c, &src)
-            .and_then(|s| c.index_add(&s, *l, idx))
-            .and_then(|s| c.download(&s));
-        // Each sum adds in the reference's order: equal bit for bit, repeats included.
-        r.check_exact(format!("index_add {l:?} {idx:?}"), got, &want);
-    }
-    // Many indices: more than travel inside kernel parameters.
-    let l = AxisLayout {
-        outer: 2,
-        len: 10,
-        inner: 3,
-    };
-    let idx: Vec<usize> = (0..6000).map(|i| (i * 7) % 10).collect();
-    let x = values::<E>(rng, l.numel(), -1.0, 1.0);
-    let want = Reference.index_select(&x, l, &idx).expect("reference");
-    let got = up(c, &x)
-        .and_then(|s| c.index_select(&s, l, &idx))
-        .and_then(|s| c.download(&s));
-    r.check("index_select with 6000 indices", got, &want);
-    let src = values::<E>(rng, l.outer * idx.len() * l.inner, -1.0, 1.0);
-    let want = Reference.index_add(&src, l, &idx).expect("reference");
-    let got = up(c, &src)
-        .and_then(|s| c.index_add(&s, l, &idx))
-        .and_then(|s| c.download(&s));
-    r.check_exact("index_add with 6000 repeated indices", got, &want);
-    let x = values::<E>(rng, 12, 0.0, 1.0);
-    let l = AxisLayout {
-        outer: 2,
-        len: 3,
-        inner: 2,
-    };
-    r.check_err(
-        "index_select out of range",
-        up(c, &x).and_then(|s| c.index_select(&s, l, &[3])),
-    );
-}
 
 fn pool<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
     for (planes, h, w) in [(3, 6, 8), (2, 7, 5), (1, 1, 1), (64, 28, 28)] {
@@ -355,8 +192,6 @@ fn optim_many<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
 fn primitives<E: Element>(c: &Cuda, rel: f64) {
     let mut r = Report::new(c, rel);
     let mut rng = Rng::seed(7);
-    reduce::<E>(c, &mut r, &mut rng);
-    movement::<E>(c, &mut r, &mut rng);
     pool::<E>(c, &mut r, &mut rng);
     optim::<E>(c, &mut r, &mut rng);
     r.finish();
