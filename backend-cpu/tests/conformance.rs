@@ -14,7 +14,7 @@
 //! reference's own functions (see [`CPU`]).
 
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, reduce, unary, Cases, Report, Tolerance,
+    binary, conv, gemm, memory, movement, pool, reduce, unary, Cases, Report, Tolerance,
 };
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 
@@ -103,4 +103,9 @@ fn reduce_family() {
 #[test]
 fn movement_family() {
     on_1_to_3_threads("movement", movement::check_all, &movement::THOROUGH);
+}
+
+#[test]
+fn pool_family() {
+    on_1_to_3_threads("pool", pool::check_all, &pool::THOROUGH);
 }

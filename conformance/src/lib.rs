@@ -29,6 +29,7 @@
 //!   and minima (exactly, NaN passed over) along one axis;
 //! - [`movement`]: permutations, concatenation, gathers and their adjoint (scatter-adds in
 //!   index order), bit for bit;
+//! - [`pool`]: 2×2 max pooling and its gradient, ties and NaN included, exactly;
 //! - [`gemm`]: batched matrix products in every transpose and batch-stride layout, the
 //!   very tall products of kernel nets included;
 //! - [`conv`]: forward convolution and both gradients, with finite-difference checks of
@@ -46,6 +47,7 @@ pub mod data;
 pub mod gemm;
 pub mod memory;
 pub mod movement;
+pub mod pool;
 pub mod reduce;
 mod report;
 pub mod unary;

@@ -15,7 +15,7 @@ mod cuda_support;
 
 use cuda_support::{emulator, emulator_with_multiprocessors, gpu, H100_MULTIPROCESSORS};
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, reduce, unary, Cases, Report, Tolerance,
+    binary, conv, gemm, memory, movement, pool, reduce, unary, Cases, Report, Tolerance,
 };
 use pgcnn_cuda::{Cuda, MathMode};
 
@@ -127,4 +127,5 @@ family_tests! {
     binary: gpu_binary_family, emulated_binary_family;
     reduce: gpu_reduce_family, emulated_reduce_family;
     movement: gpu_movement_family, emulated_movement_family;
+    pool: gpu_pool_family, emulated_pool_family;
 }

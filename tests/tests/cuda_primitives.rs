@@ -7,7 +7,7 @@
 mod cuda_support;
 
 use cuda_support::{
-    emulator, emulator_with_multiprocessors, gpu, steps, up, values, Report, H100_MULTIPROCESSORS,
+    emulator, emulator_with_multiprocessors, gpu, up, values, Report, H100_MULTIPROCESSORS,
 };
 use pgcnn_core::backend::{AdamHyper, AdamJob, Backend};
 use pgcnn_core::reference::Reference;
@@ -16,25 +16,6 @@ use pgcnn_core::Element;
 use pgcnn_cuda::{Cuda, MathMode};
 
 // ---- the primitive suite ------------------------------------------------------------------
-
-fn pool<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
-    for (planes, h, w) in [(3, 6, 8), (2, 7, 5), (1, 1, 1), (64, 28, 28)] {
-        // Quantised values make ties, where the first maximum must win.
-        let x = steps::<E>(rng, planes * h * w);
-        let dy = values::<E>(rng, planes * (h / 2) * (w / 2), -1.0, 1.0);
-        let want = Reference.max_pool2d(&x, planes, h, w).expect("reference");
-        let got = up(c, &x)
-            .and_then(|s| c.max_pool2d(&s, planes, h, w))
-            .and_then(|s| c.download(&s));
-        r.check(format!("max_pool2d {planes}x{h}x{w}"), got, &want);
-        let want = Reference
-            .max_pool2d_backward(&x, &dy, planes, h, w)
-            .expect("reference");
-        let got =
-            (|| c.download(&c.max_pool2d_backward(&up(c, &x)?, &up(c, &dy)?, planes, h, w)?))();
-        r.check(format!("max_pool2d_backward {planes}x{h}x{w}"), got, &want);
-    }
-}
 
 /// The fused Adam update equals the provided body (separate maps) bit for bit: first and
 /// later updates, with and without weight decay, odd lengths, extreme gradients.
@@ -192,7 +173,6 @@ fn optim_many<E: Element>(c: &Cuda, r: &mut Report, rng: &mut Rng) {
 fn primitives<E: Element>(c: &Cuda, rel: f64) {
     let mut r = Report::new(c, rel);
     let mut rng = Rng::seed(7);
-    pool::<E>(c, &mut r, &mut rng);
     optim::<E>(c, &mut r, &mut rng);
     r.finish();
 }
