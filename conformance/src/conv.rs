@@ -187,18 +187,14 @@ pub fn random(rng: &mut Rng, count: usize, max_work: usize) -> Vec<Conv2dDesc> {
 /// Every check of the family on `backend`, comparing with the reference within `tol`
 /// (the finite-difference checks, in f64, have their own bound).
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<Conv2dDesc> = fixed()
-        .into_iter()
-        .filter(|d| work(d) <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random, cases.max_work));
-    for (i, d) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, d, seed, tol);
-        compare::<B, f64>(backend, report, d, seed, tol);
-        finite_differences(backend, report, d, seed);
-        repeatable::<B, f32>(backend, report, d, seed);
+    let all = cases.select(fixed(), work, |rng| {
+        random(rng, cases.random, cases.max_work)
+    });
+    for (d, seed) in &all {
+        compare::<B, f32>(backend, report, d, *seed, tol);
+        compare::<B, f64>(backend, report, d, *seed, tol);
+        finite_differences(backend, report, d, *seed);
+        repeatable::<B, f32>(backend, report, d, *seed);
     }
     errors(backend, report);
 }

@@ -121,16 +121,9 @@ pub fn random(rng: &mut Rng, count: usize) -> Vec<GemmDesc> {
 
 /// Every check of the family on `backend`, comparing with the reference within `tol`.
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<GemmDesc> = fixed()
-        .into_iter()
-        .filter(|d| work(d) <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random));
-    for (i, d) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, d, seed, tol);
-        compare::<B, f64>(backend, report, d, seed, tol);
+    for (d, seed) in cases.select(fixed(), work, |rng| random(rng, cases.random)) {
+        compare::<B, f32>(backend, report, &d, seed, tol);
+        compare::<B, f64>(backend, report, &d, seed, tol);
     }
     errors(backend, report);
 }

@@ -46,11 +46,12 @@ const FILLS: [f64; 7] = [
 
 /// Every check of the family on `backend` (all exact: the tolerance is not needed).
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, _tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut sizes: Vec<usize> = SIZES.into_iter().filter(|&n| n <= cases.max_work).collect();
-    sizes.extend((0..cases.random).map(|_| rng.below(cases.max_work.min(3000) + 1)));
-    for (i, &n) in sizes.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
+    let random = |rng: &mut Rng| -> Vec<usize> {
+        let most = cases.max_work.min(3000);
+        (0..cases.random).map(|_| rng.below(most + 1)).collect()
+    };
+    let sizes = cases.select(SIZES.to_vec(), |&n| n, random);
+    for (i, (n, seed)) in sizes.into_iter().enumerate() {
         round_trip::<B, f32>(backend, report, n, seed);
         round_trip::<B, f64>(backend, report, n, seed);
         let value = FILLS[i % FILLS.len()];

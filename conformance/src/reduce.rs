@@ -102,16 +102,10 @@ pub fn random(rng: &mut Rng, count: usize) -> Vec<Case> {
 
 /// Every check of the family on `backend`, sums within `tol`.
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<Case> = fixed()
-        .into_iter()
-        .filter(|c| c.layout.numel() <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random));
-    for (i, c) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, c, seed, tol);
-        compare::<B, f64>(backend, report, c, seed, tol);
+    let work = |c: &Case| c.layout.numel();
+    for (c, seed) in cases.select(fixed(), work, |rng| random(rng, cases.random)) {
+        compare::<B, f32>(backend, report, &c, seed, tol);
+        compare::<B, f64>(backend, report, &c, seed, tol);
     }
     errors(backend, report);
 }

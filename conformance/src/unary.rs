@@ -154,16 +154,14 @@ pub fn random(rng: &mut Rng, count: usize, max_work: usize) -> Vec<Case> {
 /// Every check of the family on `backend`: exact ops exactly, the math-library functions
 /// within `tol`'s ulps.
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<Case> = fixed()
-        .into_iter()
-        .filter(|c| c.n <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random, cases.max_work));
-    for (i, c) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, c, seed, tol);
-        compare::<B, f64>(backend, report, c, seed, tol);
+    let all = cases.select(
+        fixed(),
+        |c| c.n,
+        |rng| random(rng, cases.random, cases.max_work),
+    );
+    for (c, seed) in &all {
+        compare::<B, f32>(backend, report, c, *seed, tol);
+        compare::<B, f64>(backend, report, c, *seed, tol);
     }
 }
 
