@@ -14,7 +14,7 @@
 //! reference's own functions (see [`CPU`]).
 
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, pool, reduce, unary, Cases, Report, Tolerance,
+    binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
 };
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 
@@ -35,15 +35,25 @@ fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         .install(f)
 }
 
-/// Runs `family` on 1, 2 and 3 threads; the digests of the three runs' results.
+/// Runs `family` on 1, 2 and 3 threads; the digests of the runs' results.
 fn on_1_to_3_threads(
     name: &str,
     family: impl Fn(&Cpu, &mut Report, &Cases, Tolerance) + Sync,
     cases: &Cases,
 ) -> Vec<u64> {
-    [1, 2, 3]
-        .into_iter()
-        .map(|threads| {
+    on_threads(&[1, 2, 3], name, family, cases)
+}
+
+/// Runs `family` on each number of `threads`; the digests of the runs' results.
+fn on_threads(
+    threads: &[usize],
+    name: &str,
+    family: impl Fn(&Cpu, &mut Report, &Cases, Tolerance) + Sync,
+    cases: &Cases,
+) -> Vec<u64> {
+    threads
+        .iter()
+        .map(|&threads| {
             let mut report = Report::new(format!("cpu, {name}, {threads} threads"));
             with_threads(threads, || family(&Cpu, &mut report, cases, CPU));
             let digest = report.digest();
@@ -108,4 +118,15 @@ fn movement_family() {
 #[test]
 fn pool_family() {
     on_1_to_3_threads("pool", pool::check_all, &pool::THOROUGH);
+}
+
+/// The fused normalisation gives the same bits whatever the number of threads: each
+/// channel's sums are one task's, in one order.
+#[test]
+fn norm_family() {
+    let digests = on_threads(&[1, 2, 3, 5], "norm", norm::check_all, &norm::THOROUGH);
+    assert!(
+        digests.iter().all(|&d| d == digests[0]),
+        "the normalisation's bits depend on the number of threads: digests {digests:x?}"
+    );
 }

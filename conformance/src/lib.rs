@@ -30,6 +30,9 @@
 //! - [`movement`]: permutations, concatenation, gathers and their adjoint (scatter-adds in
 //!   index order), bit for bit;
 //! - [`pool`]: 2×2 max pooling and its gradient, ties and NaN included, exactly;
+//! - [`norm`]: the fused per-channel normalisations (batch, layer, instance norm),
+//!   forward and backward, with and without the affine, within the relative bound
+//!   against the reference in f64;
 //! - [`gemm`]: batched matrix products in every transpose and batch-stride layout, the
 //!   very tall products of kernel nets included;
 //! - [`conv`]: forward convolution and both gradients, with finite-difference checks of
@@ -47,6 +50,7 @@ pub mod data;
 pub mod gemm;
 pub mod memory;
 pub mod movement;
+pub mod norm;
 pub mod pool;
 pub mod reduce;
 mod report;

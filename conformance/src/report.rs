@@ -85,6 +85,20 @@ impl Report {
     /// Checks `got` against `want` within the relative tolerance `rel` (see [`Tolerance`]);
     /// an error is a failure.
     pub fn close<E: Element>(&mut self, what: &str, got: Result<Vec<E>>, want: &[E], rel: f64) {
+        self.close_above(what, got, want, rel, 0.0)
+    }
+
+    /// As [`Report::close`], with the scale at least `floor`: for results that cancel,
+    /// whose rounding error scales with terms larger than the result (the caller knows
+    /// their size).
+    pub fn close_above<E: Element>(
+        &mut self,
+        what: &str,
+        got: Result<Vec<E>>,
+        want: &[E],
+        rel: f64,
+        floor: f64,
+    ) {
         let Some(got) = self.values(what, got, want.len()) else {
             return;
         };
@@ -92,7 +106,7 @@ impl Report {
             .iter()
             .map(|v| Element::to_f64(*v).abs())
             .filter(|v| v.is_finite())
-            .fold(0.0f64, f64::max);
+            .fold(floor, f64::max);
         let ratio = |g: E, w: E| {
             let (g, w) = (Element::to_f64(g), Element::to_f64(w));
             if g == w || (g.is_nan() && w.is_nan()) {

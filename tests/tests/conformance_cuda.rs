@@ -15,7 +15,7 @@ mod cuda_support;
 
 use cuda_support::{emulator, emulator_with_multiprocessors, gpu, H100_MULTIPROCESSORS};
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, pool, reduce, unary, Cases, Report, Tolerance,
+    binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
 };
 use pgcnn_cuda::{Cuda, MathMode};
 
@@ -128,4 +128,15 @@ family_tests! {
     reduce: gpu_reduce_family, emulated_reduce_family;
     movement: gpu_movement_family, emulated_movement_family;
     pool: gpu_pool_family, emulated_pool_family;
+}
+
+// On the GPU, the normalisations also of real training steps' sizes.
+#[test]
+fn gpu_norm_family() {
+    on_the_gpu(norm::check_all, &norm::TRAINING_SIZES);
+}
+
+#[test]
+fn emulated_norm_family() {
+    on_the_emulator(norm::check_all, &norm::QUICK);
 }
