@@ -39,7 +39,7 @@ TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=ro
 DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
 # The comparison tests against the reference (pgcnn-tests executables), run in this order.
-TESTS="conformance_cuda cuda_primitives cuda_network cuda_models"
+TESTS="conformance_cuda cuda_network cuda_models"
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial rotmnist_se2_partial:strict}
 
 # Training-step medians and peak GPU memory of the reference implementation on an H100,

@@ -13,8 +13,11 @@
 //! library's values the reference gives, and every other math-library function calls the
 //! reference's own functions (see [`CPU`]).
 
+mod common;
+
+use common::with_threads;
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
+    adam, binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
 };
 use pgcnn_cpu::{with_conv_algorithm, ConvAlgorithm, Cpu};
 
@@ -26,14 +29,6 @@ const CPU: Tolerance = Tolerance {
     f64_ulps: 0,
     ..Tolerance::FULL
 };
-
-fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("building a rayon pool")
-        .install(f)
-}
 
 /// Runs `family` on 1, 2 and 3 threads; the digests of the runs' results.
 fn on_1_to_3_threads(
@@ -129,4 +124,9 @@ fn norm_family() {
         digests.iter().all(|&d| d == digests[0]),
         "the normalisation's bits depend on the number of threads: digests {digests:x?}"
     );
+}
+
+#[test]
+fn adam_family() {
+    on_1_to_3_threads("adam", adam::check_all, &adam::THOROUGH);
 }

@@ -33,6 +33,8 @@
 //! - [`norm`]: the fused per-channel normalisations (batch, layer, instance norm),
 //!   forward and backward, with and without the affine, within the relative bound
 //!   against the reference in f64;
+//! - [`adam`]: the Adam step of one parameter and of many at once, bit for bit (the
+//!   trait asks every backend to round it as its default body does);
 //! - [`gemm`]: batched matrix products in every transpose and batch-stride layout, the
 //!   very tall products of kernel nets included;
 //! - [`conv`]: forward convolution and both gradients, with finite-difference checks of
@@ -43,6 +45,7 @@
 //! [`Report`] collects every disagreement. A new primitive is checked on every backend by
 //! writing its family here once (see docs/conformance.md).
 
+pub mod adam;
 pub mod binary;
 mod cases;
 pub mod conv;

@@ -15,8 +15,10 @@ mod cuda_support;
 
 use cuda_support::{emulator, emulator_with_multiprocessors, gpu, H100_MULTIPROCESSORS};
 use pgcnn_conformance::{
-    binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
+    adam, binary, conv, gemm, memory, movement, norm, pool, reduce, unary, Cases, Report, Tolerance,
 };
+use pgcnn_core::backend::Backend;
+use pgcnn_core::rng::Rng;
 use pgcnn_cuda::{Cuda, MathMode};
 
 const TF32: Tolerance = Tolerance {
@@ -128,6 +130,7 @@ family_tests! {
     reduce: gpu_reduce_family, emulated_reduce_family;
     movement: gpu_movement_family, emulated_movement_family;
     pool: gpu_pool_family, emulated_pool_family;
+    adam: gpu_adam_family, emulated_adam_family;
 }
 
 // On the GPU, the normalisations also of real training steps' sizes.
@@ -139,4 +142,29 @@ fn gpu_norm_family() {
 #[test]
 fn emulated_norm_family() {
     on_the_emulator(norm::check_all, &norm::QUICK);
+}
+
+/// A step of many parameters takes one launch per 28 non-empty ones (what
+/// `adam_update_many` is for; the adam family checks its results).
+#[test]
+fn adam_update_many_batches_its_launches() {
+    for c in [gpu(), emulator()].into_iter().flatten() {
+        let mut rng = Rng::seed(61);
+        let updates = adam::many();
+        let params: Vec<adam::Parameter<f32>> = updates
+            .iter()
+            .map(|u| adam::Parameter::new(u, &mut rng))
+            .collect();
+        let up = adam::upload(&c, &params).expect("uploading the parameters");
+        let before = c.activity();
+        c.adam_update_many(&adam::jobs(&up, &params))
+            .expect("the step");
+        let launches = c.activity().since(&before).launches;
+        let nonempty = updates.iter().filter(|u| u.n > 0).count();
+        assert_eq!(
+            launches,
+            nonempty.div_ceil(28) as u64,
+            "{c:?}: {launches} launches for {nonempty} parameters"
+        );
+    }
 }
