@@ -56,7 +56,7 @@ pub struct Case {
     pub layout: BroadcastLayout,
     pub a_len: usize,
     pub b_len: usize,
-    /// Multiples of 0.5 rather than [`mixed`](crate::data::mixed) values.
+    /// Multiples of 0.5 rather than [`mixed`] values.
     pub steps: bool,
     /// Special values sprinkled in, one in this many (0: none).
     pub sprinkle: usize,

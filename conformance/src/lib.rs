@@ -1,7 +1,8 @@
 //! The backend conformance suite: each family of [`Backend`](pgcnn_core::Backend)
 //! primitives is checked once, generic over the backend, against the naive
 //! [`Reference`](pgcnn_core::reference::Reference) backend (the executable definition of
-//! every primitive), with one tolerance rule and one [`Report`].
+//! every primitive), with one [`Tolerance`] and one [`Report`]. Together the families
+//! cover every primitive of the trait.
 //!
 //! A backend's test instantiates the families it wants to hold to:
 //!
@@ -16,9 +17,9 @@
 //! report.finish();
 //! ```
 //!
-//! The families so far, each comparing with the reference in f32 and f64, checking that
-//! a second call gives the same bits, and (where a primitive can refuse its input)
-//! asking for errors:
+//! The families, each comparing fixed edge cases and random ones with the reference in
+//! f32 and f64, checking that a second call gives the same bits, and (where a primitive
+//! can refuse its input) asking for errors:
 //!
 //! - [`memory`]: upload, download, fill and length, bit for bit;
 //! - [`unary`]: every elementwise map of one operand, special values included; the
@@ -43,7 +44,7 @@
 //! One [`Tolerance`] says how far results may be from the reference's (relative bounds
 //! for sums, ulp bounds for math-library functions; everything else exactly), one
 //! [`Report`] collects every disagreement. A new primitive is checked on every backend by
-//! writing its family here once (see docs/conformance.md).
+//! writing its checks here once, in its family (see docs/conformance.md).
 
 pub mod adam;
 pub mod binary;

@@ -22,10 +22,10 @@ use pgcnn_core::reference::Reference;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{Element, Result};
 
-/// What a backend's CI run checks on the CPU (and a GPU). The work of a case is the
-/// number of values it moves.
+/// What a backend's CI run checks on the CPU (and a GPU): 48 random cases of each of the
+/// three kinds. The work of a case is the number of values it moves.
 pub const THOROUGH: Cases = Cases {
-    random: 48,
+    random: 144,
     max_work: 200_000,
     seed: 0x30_61,
 };

@@ -80,11 +80,11 @@ pub fn is_exact<E: Element>(op: UnaryOp<E>) -> bool {
 /// How a case draws its values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Draw {
-    /// [`mixed`](crate::data::mixed): `[-3, 3)` with zeros and small integers.
+    /// [`mixed`]: `[-3, 3)` with zeros and small integers.
     Mixed,
-    /// [`wide`](crate::data::wide): magnitudes from 10⁻⁶ to 10⁶.
+    /// [`wide`]: magnitudes from 10⁻⁶ to 10⁶.
     Wide,
-    /// Every special value ([`specials`](crate::data::specials)), each once.
+    /// Every special value ([`specials`]), each once.
     Specials,
 }
 
