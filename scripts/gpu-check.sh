@@ -7,8 +7,8 @@
 #   scripts/gpu-check.sh run     # on the GPU machine, from the repository root, with
 #                                # target/gpu-check/ copied along (a few minutes)
 #
-# `run` does, in order: the comparison tests against the reference on the GPU — every
-# primitive, the fused normalisation, a small network, and training steps of small partial
+# `run` does, in order: the comparison tests against the reference on the GPU — the
+# conformance suite (every primitive), a small network, and training steps of small partial
 # G-CNNs (PGCNN_REQUIRE_CUDA=1: no silent skip); a short training run on CUDA and on the
 # CPU, whose per-epoch losses it sets side by side; `pgcnn bench` on the benchmark configs
 # (docs/benchmarks.md); and prints a table of training-step times against the reference
@@ -38,6 +38,8 @@ BUNDLE=${PGCNN_GPU_BUNDLE:-target/gpu-check}
 TRAIN_ARGS=${PGCNN_TRAIN_ARGS:-train --preset small_se2_partial --set dataset=rotmnist-synthetic --epochs 3 --max-steps 20 --seed 0 --no-progress}
 DEADLINE_S=${PGCNN_GPU_CHECK_SECONDS:-520}
 BENCH_ARGS=${PGCNN_BENCH_ARGS:-bench --batch 64 --warmup 5 --steps 20 --profile}
+# The comparison tests against the reference (pgcnn-tests executables), run in this order.
+TESTS="conformance_cuda cuda_network cuda_models"
 CONFIGS=${PGCNN_CONFIGS:-small_se2_partial rotmnist_se2_partial rotmnist_t2 rotmnist_se2_full rotmnist_e2_partial cifar10_se2_partial mnist6_180_se2_partial rotmnist_se2_partial:strict}
 
 # Training-step medians and peak GPU memory of the reference implementation on an H100,
@@ -56,23 +58,26 @@ declare -A REFERENCE_MB=(
 build() {
     echo "== building the release binary and the comparison tests"
     cargo build --release -p pgcnn
-    local tests
-    tests=$(cargo test --release -p pgcnn-tests --test cuda_primitives --test cuda_network \
-        --test cuda_norm --test cuda_models --no-run --message-format=json |
-        python3 -c '
-import json, sys
+    local tests args=() t
+    for t in $TESTS; do args+=(--test "$t"); done
+    tests=$(cargo test --release -p pgcnn-tests "${args[@]}" --no-run --message-format=json |
+        TESTS="$TESTS" python3 -c '
+import json, os, sys
+names = os.environ["TESTS"].split()
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"].startswith("cuda_"):
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in names:
         print(m["target"]["name"], m["executable"])')
-    [[ $(wc -l <<<"$tests") -eq 4 ]] || { echo "expected four test executables, got: $tests" >&2; exit 1; }
+    [[ $(wc -l <<<"$tests") -eq $(wc -w <<<"$TESTS") ]] ||
+        { echo "expected the test executables $TESTS, got: $tests" >&2; exit 1; }
     rm -rf "$BUNDLE" && mkdir -p "$BUNDLE"
     cp target/release/pgcnn "$BUNDLE/pgcnn"
     local name exe
     while read -r name exe; do cp "$exe" "$BUNDLE/$name"; done <<<"$tests"
     # Line tables stay out: the bundle travels with a 64 MiB limit. Symbols stay, for
     # readable backtraces.
-    strip --strip-debug "$BUNDLE/pgcnn" "$BUNDLE/cuda_primitives" "$BUNDLE/cuda_network" "$BUNDLE/cuda_norm" "$BUNDLE/cuda_models"
+    # shellcheck disable=SC2086 # one path per test
+    (cd "$BUNDLE" && strip --strip-debug pgcnn $TESTS)
     git rev-parse HEAD >"$BUNDLE/commit" 2>/dev/null || true
     du -sh "$BUNDLE"/*
     echo "now: scripts/gpu-check.sh run (on the GPU machine, with $BUNDLE copied along)"
@@ -108,16 +113,19 @@ run() {
     # Compiled kernels are kept here: the first process compiles, the others read them.
     export PGCNN_KERNEL_CACHE="${PGCNN_KERNEL_CACHE:-$PWD/$BUNDLE/kernel-cache}"
     local pgcnn="$BUNDLE/pgcnn" failed=0 lim
-    [[ -x "$pgcnn" && -x "$BUNDLE/cuda_primitives" && -x "$BUNDLE/cuda_network" && -x "$BUNDLE/cuda_norm" && -x "$BUNDLE/cuda_models" ]] ||
-        { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
+    local t
+    for t in pgcnn $TESTS; do
+        [[ -x "$BUNDLE/$t" ]] ||
+            { echo "no bundle in $BUNDLE: run 'scripts/gpu-check.sh build' first" >&2; exit 1; }
+    done
     {
         echo "== bundle of commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown), deadline ${DEADLINE_S} s"
         nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     } 2>&1 | keep summary.log
 
     echo "== comparison tests (GPU against the reference)"
-    local tests="passed" t
-    for t in cuda_primitives cuda_network cuda_norm cuda_models; do
+    local tests="passed"
+    for t in $TESTS; do
         lim=$(limit 240)
         if ((lim < 5)); then
             echo "(no time left for $t)" | keep tests.log

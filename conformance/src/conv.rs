@@ -14,8 +14,10 @@
 //! - for repeatability: a second call gives the same bits.
 //!
 //! Bad descriptors (groups not dividing the channels, kernels larger than the padded
-//! input, buffers of the wrong length) must be errors.
+//! input or of size 0, paddings that overflow, buffers of the wrong length) must be
+//! errors.
 
+use crate::data::{type_name, uniform};
 use crate::{Cases, Report, Tolerance};
 use pgcnn_core::backend::{Backend, Conv2dDesc};
 use pgcnn_core::reference::Reference;
@@ -185,26 +187,20 @@ pub fn random(rng: &mut Rng, count: usize, max_work: usize) -> Vec<Conv2dDesc> {
 /// Every check of the family on `backend`, comparing with the reference within `tol`
 /// (the finite-difference checks, in f64, have their own bound).
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<Conv2dDesc> = fixed()
-        .into_iter()
-        .filter(|d| work(d) <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random, cases.max_work));
-    for (i, d) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, d, seed, tol);
-        compare::<B, f64>(backend, report, d, seed, tol);
-        finite_differences(backend, report, d, seed);
-        repeatable::<B, f32>(backend, report, d, seed);
+    let all = cases.select(fixed(), work, |rng| {
+        random(rng, cases.random, cases.max_work)
+    });
+    for (d, seed) in &all {
+        compare::<B, f32>(backend, report, d, *seed, tol);
+        compare::<B, f64>(backend, report, d, *seed, tol);
+        finite_differences(backend, report, d, *seed);
+        repeatable::<B, f32>(backend, report, d, *seed);
     }
     errors(backend, report);
 }
 
 fn values<E: Element>(rng: &mut Rng, n: usize) -> Vec<E> {
-    (0..n)
-        .map(|_| E::from_f64(rng.uniform_range(-1.0, 1.0)))
-        .collect()
+    uniform(rng, n, -1.0, 1.0)
 }
 
 /// The operands of one case: `x`, `w`, `dy`.
@@ -337,6 +333,11 @@ fn errors<B: Backend>(b: &B, r: &mut Report) {
     bad("zero groups", run(Conv2dDesc { groups: 0, ..d }, 0, 0, 0));
     let d = desc(2, 1, 3, 4, (5, 5), (3, 3), (1, 1));
     bad("buffers of the wrong length", run(d, 149, 107, 199));
+    let d = desc(1, 1, 4, 4, (4, 4), (3, 0), (1, 1));
+    bad("a kernel of width 0", run(d, 64, 0, 112));
+    // The padded height overflows: refused before any size is computed from it.
+    let d = desc(1, 2, 2, 2, (4, 4), (3, 3), (usize::MAX / 2, 1));
+    bad("a padding that overflows", run(d, 64, 72, 64));
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -345,11 +346,4 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 fn dot_abs(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum()
-}
-
-fn type_name<E: Element>() -> &'static str {
-    match E::DTYPE {
-        pgcnn_core::DType::F32 => "f32",
-        pgcnn_core::DType::F64 => "f64",
-    }
 }

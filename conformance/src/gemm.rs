@@ -9,6 +9,7 @@
 //! against the reference in f32 and f64, and for repeatability (a second call gives the
 //! same bits). Buffers too short for the descriptor must be errors.
 
+use crate::data::{type_name, uniform};
 use crate::{Cases, Report, Tolerance};
 use pgcnn_core::backend::{Backend, GemmDesc};
 use pgcnn_core::reference::Reference;
@@ -120,16 +121,9 @@ pub fn random(rng: &mut Rng, count: usize) -> Vec<GemmDesc> {
 
 /// Every check of the family on `backend`, comparing with the reference within `tol`.
 pub fn check_all<B: Backend>(backend: &B, report: &mut Report, cases: &Cases, tol: Tolerance) {
-    let mut rng = Rng::seed(cases.seed);
-    let mut all: Vec<GemmDesc> = fixed()
-        .into_iter()
-        .filter(|d| work(d) <= cases.max_work)
-        .collect();
-    all.extend(random(&mut rng, cases.random));
-    for (i, d) in all.iter().enumerate() {
-        let seed = cases.seed.wrapping_add(i as u64);
-        compare::<B, f32>(backend, report, d, seed, tol);
-        compare::<B, f64>(backend, report, d, seed, tol);
+    for (d, seed) in cases.select(fixed(), work, |rng| random(rng, cases.random)) {
+        compare::<B, f32>(backend, report, &d, seed, tol);
+        compare::<B, f64>(backend, report, &d, seed, tol);
     }
     errors(backend, report);
 }
@@ -145,13 +139,18 @@ fn needed(batch: usize, stride: usize, one: usize) -> usize {
 
 fn operands<E: Element>(d: &GemmDesc, seed: u64) -> (Vec<E>, Vec<E>) {
     let mut rng = Rng::seed(seed);
-    let mut values = |n: usize| -> Vec<E> {
-        (0..n)
-            .map(|_| E::from_f64(rng.uniform_range(-1.0, 1.0)))
-            .collect()
-    };
-    let a = values(needed(d.batch, d.a_batch_stride, d.m * d.k));
-    let b = values(needed(d.batch, d.b_batch_stride, d.k * d.n));
+    let a = uniform(
+        &mut rng,
+        needed(d.batch, d.a_batch_stride, d.m * d.k),
+        -1.0,
+        1.0,
+    );
+    let b = uniform(
+        &mut rng,
+        needed(d.batch, d.b_batch_stride, d.k * d.n),
+        -1.0,
+        1.0,
+    );
     (a, b)
 }
 
@@ -166,15 +165,11 @@ fn product<B: Backend, E: Element>(
 
 fn compare<B: Backend, E: Element>(b: &B, r: &mut Report, d: &GemmDesc, seed: u64, tol: Tolerance) {
     let (x, y) = operands::<E>(d, seed);
-    let what = format!("gemm {} {d:?}", core::any::type_name::<E>());
+    let what = format!("gemm {} {d:?}", type_name::<E>());
     let got = product(b, d, &x, &y);
     match product(&Reference, d, &x, &y) {
         Ok(want) => {
-            if let Ok(first) = &got {
-                if let Ok(again) = product(b, d, &x, &y) {
-                    r.same(&format!("{what}, repeated"), first, &again);
-                }
-            }
+            r.repeatable(&what, &got, product(b, d, &x, &y));
             r.close(&what, got, &want, tol.of::<E>());
         }
         Err(e) => r.error(&format!("{what} (the reference refuses it: {e})"), got),

@@ -56,10 +56,13 @@ fn plan<E: Element>(op: &'static str, d: &Conv2dDesc, column_bytes: usize) -> Re
     {
         return bad("groups must divide both channel counts".into());
     }
+    // Checked: a padding near usize::MAX is refused, not wrapped (or a panic in debug).
+    let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p| p.checked_add(n));
+    let fits = |n: usize, p: usize, k: usize| padded(n, p).is_some_and(|n| k <= n);
     if d.kernel_h == 0
         || d.kernel_w == 0
-        || d.kernel_h > d.in_h + 2 * d.pad_h
-        || d.kernel_w > d.in_w + 2 * d.pad_w
+        || !fits(d.in_h, d.pad_h, d.kernel_h)
+        || !fits(d.in_w, d.pad_w, d.kernel_w)
     {
         return bad("the kernel must be non-empty and fit in the padded input".into());
     }

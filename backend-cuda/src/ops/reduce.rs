@@ -27,20 +27,29 @@ impl Cuda {
         l: AxisLayout,
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "reduce";
-        if x.len() != l.numel() {
+        // Checked: an empty input may come with huge axes, whose products must be
+        // refused, not wrapped (or a panic in debug).
+        let (Some(numel), Some(outputs)) = (
+            l.outer
+                .checked_mul(l.len)
+                .and_then(|n| n.checked_mul(l.inner)),
+            l.outer.checked_mul(l.inner),
+        ) else {
             return Err(backend_err(
                 OP,
-                format!(
-                    "input holds {} elements, the layout needs {}",
-                    x.len(),
-                    l.numel()
-                ),
+                format!("{l:?} overflows the address space"),
+            ));
+        };
+        if x.len() != numel {
+            return Err(backend_err(
+                OP,
+                format!("input holds {} elements, the layout needs {numel}", x.len()),
             ));
         }
-        if l.len == 0 && l.outer * l.inner > 0 {
+        if l.len == 0 && outputs > 0 {
             return Err(backend_err(OP, "cannot reduce an axis of length 0"));
         }
-        let y = self.alloc::<E>(OP, l.outer * l.inner)?;
+        let y = self.alloc::<E>(OP, outputs)?;
         if y.is_empty() {
             return Ok(y);
         }

@@ -1,5 +1,6 @@
-//! Shared by the CUDA comparison tests (cuda_primitives.rs, cuda_network.rs): the two
-//! devices they run on and a report that collects every disagreement.
+//! Shared by the CUDA tests (conformance_cuda.rs, cuda_network.rs, cuda_models.rs): the
+//! two devices they run on, and (for the network and model comparisons) a report that
+//! collects every disagreement.
 //!
 //! Each suite runs twice where it can: on the GPU (skipped, with the reason, when there
 //! is none — set PGCNN_REQUIRE_CUDA=1 to make that a failure), and on the kernel
@@ -8,11 +9,9 @@
 //! lists every disagreement.
 #![allow(dead_code)] // each test file uses its own part
 
-use pgcnn_core::backend::Backend;
-use pgcnn_core::rng::Rng;
 use pgcnn_core::testing::tolerance_ratio;
 use pgcnn_core::{Element, Result};
-use pgcnn_cuda::{Cuda, CudaStorage};
+use pgcnn_cuda::Cuda;
 use std::sync::OnceLock;
 
 // ---- the devices ------------------------------------------------------------------------
@@ -198,21 +197,4 @@ impl Report {
             self.failures.join("\n")
         );
     }
-}
-
-pub fn values<E: Element>(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<E> {
-    (0..n)
-        .map(|_| E::from_f64(rng.uniform_range(lo, hi)))
-        .collect()
-}
-
-/// Multiples of 0.5 in [-2, 2]: ties and equalities happen.
-pub fn steps<E: Element>(rng: &mut Rng, n: usize) -> Vec<E> {
-    (0..n)
-        .map(|_| E::from_f64(rng.uniform_range(-4.0, 4.0).round() / 2.0))
-        .collect()
-}
-
-pub fn up<E: Element>(c: &Cuda, v: &[E]) -> Result<CudaStorage<E>> {
-    c.upload(v)
 }
