@@ -19,8 +19,15 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     /// A buffer of `E` on the device, holding a contiguous row-major tensor.
     type Storage<E: Element>: Debug + Send + Sync;
 
-    /// A short name for messages ("cpu", "cuda:0", "reference").
+    /// A short name for messages ("cpu", "cuda:0", "reference"). Code that needs to know
+    /// what kind of device it runs on asks [`Backend::capabilities`], never the name.
     fn name(&self) -> &'static str;
+
+    /// What kind of device this is, for code that reports on a backend (benchmarks,
+    /// logs) rather than computing with it. The default describes a host backend.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::HOST
+    }
 
     // ---- memory -------------------------------------------------------------------
 
@@ -230,6 +237,35 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
             .map(|j| self.adam_update(j.value, j.grad, j.moments, &j.hyper))
             .collect()
     }
+}
+
+/// What [`Backend::capabilities`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Where the primitives run.
+    pub device: DeviceKind,
+    /// The device is a stand-in that runs the backend's work elsewhere (the CUDA
+    /// backend's kernel emulator runs its kernels on the CPU): its results count, its
+    /// timings say nothing about the device it stands for.
+    pub emulated: bool,
+    /// The backend can time its device work by op (the CUDA backend's profile).
+    pub device_profile: bool,
+}
+
+impl Capabilities {
+    /// A backend that computes on the host, synchronously: the CPU and the reference.
+    pub const HOST: Capabilities = Capabilities {
+        device: DeviceKind::Cpu,
+        emulated: false,
+        device_profile: false,
+    };
+}
+
+/// The kind of device a backend computes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    Cpu,
+    Gpu,
 }
 
 /// One parameter's update in [`Backend::adam_update_many`]: the arguments of

@@ -7,7 +7,8 @@
 //! and a permute puts the image axis first. Images are processed in chunks so that the
 //! column matrix stays within the budget (`Cuda::with_column_budget`, 512 MiB by default).
 
-use crate::device::{backend_err, Cuda, MathMode};
+use crate::device::{Cuda, MathMode};
+use crate::error::backend_err;
 use crate::launch::GRID_YZ_MAX;
 use crate::ops::gemm::RowGemm;
 use crate::storage::CudaStorage;

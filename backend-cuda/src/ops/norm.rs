@@ -11,7 +11,8 @@
 //! the chunks in order), no float atomics.
 
 use super::reduce::chunks_for;
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::kernels::REDUCE_BLOCK;
 use crate::storage::CudaStorage;
 use cudarc::driver::{DeviceRepr, LaunchConfig};

@@ -250,7 +250,7 @@ impl BackendTask for BenchTask<'_> {
     type Output = Vec<ModelBenchResult>;
     fn run<B: Backend>(self, backend: B, device: &str) -> Result<Self::Output> {
         let mut results = Vec::new();
-        if self.opts.profile_steps > 0 && !backend.name().starts_with("cuda") {
+        if self.opts.profile_steps > 0 && !backend.capabilities().device_profile {
             eprintln!("note: --profile times GPU work; {device} has none, so nothing is profiled");
         }
         for (name, config) in &self.configs {
@@ -302,7 +302,7 @@ pub fn bench_one<B: Backend>(
     let gflop = m.forward_flops / 1e9;
     let (reference, reference_note) = match &opts.reference {
         None => (None, None),
-        Some(table) => match table.figures_for(name, batch, backend.name()) {
+        Some(table) => match table.figures_for(name, batch, backend.capabilities()) {
             Ok(f) => (Some(f.clone()), None),
             Err(why) => (None, Some(why)),
         },
