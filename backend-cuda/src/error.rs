@@ -2,10 +2,13 @@
 
 use pgcnn_core::Error;
 
+/// The backend's name in its errors.
+pub(crate) const NAME: &str = "cuda";
+
 /// A backend error of op `op`.
 pub(crate) fn backend_err(op: &'static str, reason: impl Into<String>) -> Error {
     Error::Backend {
-        backend: "cuda",
+        backend: NAME,
         op,
         reason: reason.into(),
     }

@@ -5,7 +5,7 @@
 //! column-major `Cᵀ = Bᵀ·Aᵀ`: pass B first, swap m and n, keep every transpose flag.
 
 use crate::device::Cuda;
-use crate::error::backend_err;
+use crate::error::{backend_err, NAME};
 use crate::runtime::ColMajorCall;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::GemmDesc;
@@ -92,25 +92,8 @@ impl Cuda {
         d: &GemmDesc,
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "gemm";
-        let span = |stride: usize, one: usize| {
-            if d.batch == 0 || one == 0 {
-                0
-            } else {
-                (d.batch - 1) * stride + one
-            }
-        };
-        for (name, s, need) in [
-            ("a", a, span(d.a_batch_stride, d.m * d.k)),
-            ("b", b, span(d.b_batch_stride, d.k * d.n)),
-        ] {
-            if s.len() < need {
-                return Err(backend_err(
-                    OP,
-                    format!("{name} holds {} elements, {d:?} reads {need}", s.len()),
-                ));
-            }
-        }
-        let y = self.alloc::<E>(OP, d.batch * d.m * d.n)?;
+        let len = d.validate(NAME, OP, a.len(), b.len())?;
+        let y = self.alloc::<E>(OP, len)?;
         let mut g = RowGemm {
             batch: d.batch,
             m: d.m,
