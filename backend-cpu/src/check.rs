@@ -1,35 +1,28 @@
 //! Argument checks shared by the primitives: every bad size becomes an error value
-//! naming the primitive, never a panic or an out-of-bounds access.
+//! naming the primitive, never a panic or an out-of-bounds access. The descriptors'
+//! checks are the core's, which every backend shares (`pgcnn_core::backend`'s
+//! `validate`); these name this backend in them.
 
+use pgcnn_core::backend::{check_len, checked_product, invalid};
 use pgcnn_core::Error;
 use pgcnn_core::Result;
 
+/// The backend's name in its errors.
+pub(crate) const NAME: &str = "cpu";
+
 /// An error from this backend about primitive `op`.
 pub(crate) fn fail(op: &'static str, reason: String) -> Error {
-    Error::Backend {
-        backend: "cpu",
-        op,
-        reason,
-    }
+    invalid(NAME, op, reason)
 }
 
 /// Checks that buffer `what` of `op` holds exactly `want` elements.
 pub(crate) fn len(op: &'static str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(fail(
-            op,
-            format!("{what} holds {got} elements, the descriptor needs {want}"),
-        ));
-    }
-    Ok(())
+    check_len(NAME, op, what, got, want)
 }
 
 /// The product of `factors`, or an error when it overflows `usize`.
 pub(crate) fn product(op: &'static str, factors: &[usize]) -> Result<usize> {
-    factors.iter().try_fold(1usize, |acc, &f| {
-        acc.checked_mul(f)
-            .ok_or_else(|| fail(op, format!("the sizes {factors:?} overflow")))
-    })
+    checked_product(NAME, op, factors)
 }
 
 /// One past the largest offset a strided view of `dims` with `strides` reads (0 when the

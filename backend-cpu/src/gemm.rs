@@ -375,22 +375,10 @@ pub(crate) fn gemm_rows_parallel<E: Element>(
 /// The backend's batched GEMM (see [`GemmDesc`]).
 pub(crate) fn batched<E: Element>(a: &[E], b: &[E], d: &GemmDesc) -> Result<Vec<E>> {
     const OP: &str = "gemm";
+    let total = d.validate(check::NAME, OP, a.len(), b.len())?;
     let (ars, acs) = d.a_strides();
     let (brs, bcs) = d.b_strides();
-    for (name, len, rows, cols, rs, cs, bs) in [
-        ("a", a.len(), d.m, d.k, ars, acs, d.a_batch_stride),
-        ("b", b.len(), d.k, d.n, brs, bcs, d.b_batch_stride),
-    ] {
-        let need = check::strided_extent(OP, &[d.batch, rows, cols], &[bs, rs, cs])?;
-        if need > len {
-            return Err(check::fail(
-                OP,
-                format!("{name} holds {len} elements, {d:?} reads {need}"),
-            ));
-        }
-    }
     let mn = check::product(OP, &[d.m, d.n])?;
-    let total = check::product(OP, &[d.batch, mn])?;
     // A batch of row-major A's against one shared B is one tall product.
     let (batch, m, a_bs) =
         if d.batch > 1 && d.b_batch_stride == 0 && !d.a_trans && d.a_batch_stride == d.m * d.k {

@@ -31,7 +31,7 @@ pub(crate) fn forward<E: Element>(
     affine: Option<(&[E], &[E])>,
 ) -> Result<NormForward<Vec<E>>> {
     const OP: &str = "normalize_forward";
-    let numel = check_layout(OP, l)?;
+    let numel = l.validate(check::NAME, OP)?;
     check::len(OP, "input", x.len(), numel)?;
     if let Some((g, b)) = affine {
         check::len(OP, "gamma", g.len(), l.channels)?;
@@ -83,7 +83,7 @@ pub(crate) fn backward<E: Element>(
     l: NormLayout,
 ) -> Result<NormBackward<Vec<E>>> {
     const OP: &str = "normalize_backward";
-    let numel = check_layout(OP, l)?;
+    let numel = l.validate(check::NAME, OP)?;
     check::len(OP, "dy", dy.len(), numel)?;
     check::len(OP, "input", x.len(), numel)?;
     check::len(OP, "mean", mean.len(), l.channels)?;
@@ -126,19 +126,6 @@ pub(crate) fn backward<E: Element>(
         }
     });
     Ok(NormBackward { dx, dgamma, dbeta })
-}
-
-/// Checks the layout (at least one value per channel unless the buffer is empty) and
-/// returns its number of elements.
-fn check_layout(op: &'static str, l: NormLayout) -> Result<usize> {
-    let numel = check::product(op, &[l.outer, l.channels, l.inner])?;
-    if l.channels > 0 && l.count() == 0 {
-        return Err(check::fail(
-            op,
-            format!("{l:?} leaves no values to normalise per channel"),
-        ));
-    }
-    Ok(numel)
 }
 
 /// `f(c)` for every channel, over threads when the buffer is big enough.

@@ -4,7 +4,8 @@ use crate::device::Cuda;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::{
     AdamHyper, AdamJob, AdamUpdated, Affine, AxisLayout, Backend, BinaryOp, BroadcastLayout,
-    Conv2dDesc, GemmDesc, Moments, NormBackward, NormForward, NormLayout, ReduceOp, UnaryOp,
+    Capabilities, Conv2dDesc, DeviceKind, GemmDesc, Moments, NormBackward, NormForward, NormLayout,
+    ReduceOp, UnaryOp,
 };
 use pgcnn_core::{Element, Result};
 
@@ -13,6 +14,16 @@ impl Backend for Cuda {
 
     fn name(&self) -> &'static str {
         self.dev.name
+    }
+
+    /// A GPU that profiles its work; on the kernel emulator a stand-in, whose timings
+    /// say nothing about a GPU.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            device: DeviceKind::Gpu,
+            emulated: self.dev.rt.is_emulated(),
+            device_profile: true,
+        }
     }
 
     fn upload<E: Element>(&self, data: &[E]) -> Result<CudaStorage<E>> {

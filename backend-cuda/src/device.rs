@@ -2,18 +2,19 @@
 //! kernels and memory pool, shared by every clone.
 
 use crate::activity::{Activity, Counters};
-use crate::emulator::{EmulatedDevice, Emulator};
+use crate::error::{backend_err, driver_err};
 use crate::kernel_cache::{fnv1a, ImageSource, KernelCache};
 use crate::kernels::{self, Kernels, TypedKernels};
 use crate::nvrtc;
 use crate::pool::{Block, Pool, PoolStats};
 use crate::probe::{probe_device, CudaUnavailable, DeviceInfo};
-use crate::profile::Profiler;
-use crate::runtime::{DriverRuntime, Kernel, Runtime};
+use crate::profile::{Profile, Profiler};
+use crate::runtime::driver::DriverRuntime;
+use crate::runtime::{DeviceRuntime, Kernel};
 use crate::storage::CudaStorage;
 use cudarc::driver::{CudaContext, CudaModule, DriverError};
 use cudarc::nvrtc::Ptx;
-use pgcnn_core::{Element, Error, Result};
+use pgcnn_core::{Element, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -51,7 +52,7 @@ pub(crate) struct Device {
     /// context.
     pub(crate) profiler: Profiler,
     pub(crate) pool: Arc<Pool>,
-    pub(crate) rt: Arc<Runtime>,
+    pub(crate) rt: Arc<dyn DeviceRuntime>,
     /// What has been asked of the device (see [`Cuda::activity`]); shared with the pool,
     /// whose out-of-memory retry waits for the device.
     pub(crate) activity: Arc<Counters>,
@@ -180,11 +181,21 @@ impl Cuda {
         })
         .map_err(CudaUnavailable::Kernels)?;
         let driver = DriverRuntime::new(ctx, stream).map_err(CudaUnavailable::Cublas)?;
-        let rt = Arc::new(Runtime::Driver(driver));
-        Ok(Self::assemble(info, static_name(ordinal), kernels, rt))
+        Ok(Self::assemble(
+            info,
+            static_name(ordinal),
+            kernels,
+            Arc::new(driver),
+        ))
     }
 
-    fn assemble(info: DeviceInfo, name: &'static str, kernels: Kernels, rt: Arc<Runtime>) -> Cuda {
+    /// A backend on `rt`, whose kernels are `kernels`.
+    pub(crate) fn assemble(
+        info: DeviceInfo,
+        name: &'static str,
+        kernels: Kernels,
+        rt: Arc<dyn DeviceRuntime>,
+    ) -> Cuda {
         let activity = Arc::new(Counters::default());
         Cuda {
             dev: Arc::new(Device {
@@ -199,44 +210,6 @@ impl Cuda {
             math: MathMode::default(),
             column_bytes: COLUMN_BYTES,
         }
-    }
-
-    /// The backend on the kernel emulator (see the `emulator` module): the same host code
-    /// and kernel sources, run on the CPU through g++, built in `dir`. For tests on
-    /// machines without a GPU; needs g++ with C++20. Errors say why it cannot be built.
-    #[doc(hidden)]
-    pub fn emulated(dir: &std::path::Path) -> std::result::Result<Cuda, String> {
-        // Few SMs keep the emulated grids small.
-        Self::emulated_with_multiprocessors(dir, 2)
-    }
-
-    /// [`Cuda::emulated`] sized as a GPU with `multiprocessors` SMs: grids, and how
-    /// reductions and normalisations split long axes, follow the SM count, so an H100's
-    /// 132 plans the work as an H100 would (more slowly on the emulator).
-    #[doc(hidden)]
-    pub fn emulated_with_multiprocessors(
-        dir: &std::path::Path,
-        multiprocessors: u32,
-    ) -> std::result::Result<Cuda, String> {
-        let emu = Emulator::shared(dir)?;
-        let kernels = Kernels::load(|name| {
-            Ok(Kernel {
-                name: name.to_string(),
-                function: None,
-            })
-        })?;
-        let info = DeviceInfo {
-            ordinal: 0,
-            device_count: 1,
-            name: "kernel emulator (CPU)".to_string(),
-            compute_capability: (0, 0),
-            total_memory: 0,
-            multiprocessors,
-            driver_version: (0, 0),
-            nvrtc_version: (0, 0),
-        };
-        let rt = Arc::new(Runtime::Emulated(EmulatedDevice::new(emu)));
-        Ok(Self::assemble(info, "cuda-emulator", kernels, rt))
     }
 
     /// The same device with another [`MathMode`] (clones share everything else).
@@ -283,6 +256,30 @@ impl Cuda {
             emulated_device_ns: self.dev.rt.emulated_device_ns(),
             ..self.dev.activity.snapshot()
         }
+    }
+
+    /// Starts timing every call that queues device work (see [`Profile`]); a
+    /// profile already running starts over. [`Cuda::finish_profile`] reads the times.
+    pub fn start_profile(&self) {
+        self.dev.profiler.start();
+    }
+
+    /// Stops profiling, waits for the device and returns the device time of every call
+    /// queued since [`Cuda::start_profile`], by op and work (empty if none was started).
+    pub fn finish_profile(&self) -> Result<Profile> {
+        self.dev.profiler.stop();
+        self.synchronize()?;
+        self.dev.profiler.collect()
+    }
+
+    /// [`Profiler::timed`] on this device.
+    pub(crate) fn timed<T>(
+        &self,
+        op: &'static str,
+        work: &str,
+        call: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        self.dev.profiler.timed(op, work, call)
     }
 
     /// The allocator's counters.
@@ -367,18 +364,4 @@ impl std::fmt::Debug for Cuda {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Cuda({}, {:?})", self.dev.info, self.math)
     }
-}
-
-/// A backend error of op `op`.
-pub(crate) fn backend_err(op: &'static str, reason: impl Into<String>) -> Error {
-    Error::Backend {
-        backend: "cuda",
-        op,
-        reason: reason.into(),
-    }
-}
-
-/// Maps a driver (or other CUDA library) error of op `op`.
-pub(crate) fn driver_err<D: std::fmt::Display>(op: &'static str) -> impl Fn(D) -> Error {
-    move |e| backend_err(op, e.to_string())
 }

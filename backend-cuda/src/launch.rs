@@ -1,6 +1,7 @@
 //! Launching kernels: argument tuples, grid sizes.
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::runtime::Kernel;
 use cudarc::driver::{DeviceRepr, LaunchConfig};
 use pgcnn_core::Result;

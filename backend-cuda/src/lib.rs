@@ -14,9 +14,10 @@
 //!   direction, with per-channel sums in double in a fixed order (deterministic).
 //! - One stream (the default one); only `download`, and uploads over 16 KiB (a copy from
 //!   pageable memory), wait for the device.
-//! - A kernel emulator ([`Cuda::emulated`], hidden from the docs) runs the same host code
-//!   and kernel sources on the CPU through g++, so that the comparison tests check the
-//!   backend on machines without a GPU.
+//! - With the cargo feature `emulator` (off by default; test machinery, see
+//!   docs/design.md §7): a kernel emulator (`Cuda::emulated`, hidden from the docs) that
+//!   runs the same host code and kernel sources on the CPU through g++, so that the
+//!   comparison tests check the backend on machines without a GPU.
 //!
 //! ```no_run
 //! use pgcnn_cuda::{probe, Cuda};
@@ -53,7 +54,9 @@
 mod activity;
 mod backend;
 mod device;
+#[cfg(feature = "emulator")]
 mod emulator;
+mod error;
 pub mod kernel_cache;
 pub mod kernels;
 mod launch;

@@ -7,7 +7,7 @@
 //! one stream: the next user's kernels are queued after the last reader's.
 
 use crate::activity::Counters;
-use crate::runtime::{AllocError, Runtime};
+use crate::runtime::{AllocError, DeviceRuntime};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -44,14 +44,14 @@ struct State {
 
 /// The free lists of one device.
 pub(crate) struct Pool {
-    rt: Arc<Runtime>,
+    rt: Arc<dyn DeviceRuntime>,
     /// The device's activity counters, for the wait before freeing the cache.
     activity: Arc<Counters>,
     state: Mutex<State>,
 }
 
 impl Pool {
-    pub(crate) fn new(rt: Arc<Runtime>, activity: Arc<Counters>) -> Arc<Self> {
+    pub(crate) fn new(rt: Arc<dyn DeviceRuntime>, activity: Arc<Counters>) -> Arc<Self> {
         Arc::new(Self {
             rt,
             activity,

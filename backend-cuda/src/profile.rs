@@ -16,9 +16,12 @@
 //!
 //! On the kernel emulator the stamps are the host's clock around each call (its kernels
 //! run synchronously on the CPU).
+//!
+//! [`Cuda::start_profile`]: crate::Cuda::start_profile
+//! [`Cuda::finish_profile`]: crate::Cuda::finish_profile
 
-use crate::device::{driver_err, Cuda};
-use crate::runtime::{Runtime, Stamp};
+use crate::error::driver_err;
+use crate::runtime::{DeviceRuntime, Stamp};
 use pgcnn_core::Result;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -39,12 +42,13 @@ pub struct ProfileRow {
     pub device_ms: f64,
 }
 
-/// What [`Cuda::finish_profile`] measured: rows by op and work, most time first.
+/// What [`Cuda::finish_profile`](crate::Cuda::finish_profile) measured: rows by op and
+/// work, most time first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Profile {
     pub rows: Vec<ProfileRow>,
-    /// Host clock from [`Cuda::start_profile`] to the end of [`Cuda::finish_profile`]'s
-    /// wait for the device.
+    /// Host clock from [`Cuda::start_profile`](crate::Cuda::start_profile) to the end of
+    /// [`Cuda::finish_profile`](crate::Cuda::finish_profile)'s wait for the device.
     pub wall_ms: f64,
 }
 
@@ -102,11 +106,11 @@ impl State {
 pub(crate) struct Profiler {
     on: AtomicBool,
     state: Mutex<State>,
-    rt: Arc<Runtime>,
+    rt: Arc<dyn DeviceRuntime>,
 }
 
 impl Profiler {
-    pub(crate) fn new(rt: Arc<Runtime>) -> Self {
+    pub(crate) fn new(rt: Arc<dyn DeviceRuntime>) -> Self {
         Self {
             on: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -143,25 +147,25 @@ impl Drop for Profiler {
     }
 }
 
-impl Cuda {
-    /// Starts timing every call that queues device work (see the module docs); a profile
-    /// already running starts over. [`Cuda::finish_profile`] reads the times.
-    pub fn start_profile(&self) {
-        let p = &self.dev.profiler;
-        let mut state = p.lock();
+impl Profiler {
+    /// Starts timing (a profile already running starts over).
+    pub(crate) fn start(&self) {
+        let mut state = self.lock();
         let old = std::mem::take(&mut state.pending);
         state.recycle(old);
         state.started = Some(Instant::now());
-        p.on.store(true, Relaxed);
+        self.on.store(true, Relaxed);
     }
 
-    /// Stops profiling, waits for the device and returns the device time of every call
-    /// queued since [`Cuda::start_profile`], by op and work (empty if none was started).
-    pub fn finish_profile(&self) -> Result<Profile> {
-        let p = &self.dev.profiler;
-        p.on.store(false, Relaxed);
-        self.synchronize()?;
-        let mut state = p.lock();
+    /// Stops timing; the stamps are read by [`Profiler::collect`] once the device is done.
+    pub(crate) fn stop(&self) {
+        self.on.store(false, Relaxed);
+    }
+
+    /// The times of every call bracketed since [`Profiler::start`], by op and work; the
+    /// device must have finished their work.
+    pub(crate) fn collect(&self) -> Result<Profile> {
+        let mut state = self.lock();
         let wall_ms = state
             .started
             .take()
@@ -170,7 +174,7 @@ impl Cuda {
         let mut sums: BTreeMap<(&'static str, &str), (u64, f64)> = BTreeMap::new();
         let mut failure = None;
         for call in &pending {
-            match self.dev.rt.elapsed_ms(&call.start, &call.end) {
+            match self.rt.elapsed_ms(&call.start, &call.end) {
                 Ok(ms) => {
                     let sum = sums.entry((call.op, &call.work)).or_default();
                     sum.0 += 1;
@@ -209,14 +213,13 @@ impl Cuda {
         work: &str,
         call: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        let p = &self.dev.profiler;
-        if !p.on.load(Relaxed) {
+        if !self.on.load(Relaxed) {
             return call();
         }
-        let start = p.stamp(&mut p.lock()).map_err(driver_err(op))?;
+        let start = self.stamp(&mut self.lock()).map_err(driver_err(op))?;
         let out = call();
-        let mut state = p.lock();
-        match (out.is_ok(), p.stamp(&mut state)) {
+        let mut state = self.lock();
+        match (out.is_ok(), self.stamp(&mut state)) {
             (true, Ok(end)) => state.pending.push(Pending {
                 op,
                 work: work.to_string(),

@@ -5,11 +5,12 @@
 //! top-level choice and calls the generic code with the concrete type, so there is no
 //! per-op dynamic dispatch.
 //!
-//! For developers: with `PGCNN_CUDA_EMULATOR=DIR` in the environment, `--device cuda`
-//! runs the CUDA backend on its kernel emulator (built in DIR with g++), which executes
-//! the same host code and kernel sources on the CPU — very slowly, but with the same
-//! launches, copies and waits as a GPU, so `pgcnn bench --device cuda` can count them on
-//! a machine without one.
+//! For developers, in a `pgcnn` built with the cargo feature `emulator` (off by default):
+//! with `PGCNN_CUDA_EMULATOR=DIR` in the environment, `--device cuda` runs the CUDA
+//! backend on its kernel emulator (built in DIR with g++), which executes the same host
+//! code and kernel sources on the CPU — very slowly, but with the same launches, copies
+//! and waits as a GPU, so `pgcnn bench --device cuda` can count them on a machine without
+//! one. A `pgcnn` built without the feature refuses the variable rather than ignore it.
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
@@ -106,6 +107,23 @@ impl From<DeviceRequest> for DeviceSpec {
 /// Names a directory: `--device cuda` then runs on the kernel emulator (module docs).
 const EMULATOR_VAR: &str = "PGCNN_CUDA_EMULATOR";
 
+/// The CUDA backend on the kernel emulator, built in `dir`.
+#[cfg(feature = "emulator")]
+fn emulator(dir: &std::path::Path) -> Result<Cuda> {
+    Cuda::emulated(dir).map_err(|why| {
+        anyhow::anyhow!("{EMULATOR_VAR} is set but the kernel emulator could not be built: {why}")
+    })
+}
+
+/// Without the `emulator` feature there is none to run.
+#[cfg(not(feature = "emulator"))]
+fn emulator(_dir: &std::path::Path) -> Result<Cuda> {
+    bail!(
+        "{EMULATOR_VAR} is set, but this pgcnn was built without the kernel emulator \
+         (cargo feature `emulator`)"
+    )
+}
+
 /// The backend chosen, ready to use.
 pub enum Device {
     Cpu(Cpu),
@@ -125,12 +143,9 @@ impl Device {
 
     fn open_request(request: DeviceRequest) -> Result<Device> {
         if let (DeviceRequest::Cuda(0), Some(dir)) = (request, std::env::var_os(EMULATOR_VAR)) {
-            return match Cuda::emulated(std::path::Path::new(&dir)) {
-                Ok(c) => Ok(Device::Cuda(Box::new(c))),
-                Err(why) => {
-                    bail!("{EMULATOR_VAR} is set but the kernel emulator could not be built: {why}")
-                }
-            };
+            return Ok(Device::Cuda(Box::new(emulator(std::path::Path::new(
+                &dir,
+            ))?)));
         }
         match request {
             DeviceRequest::Cpu => Ok(Device::Cpu(Cpu)),

@@ -79,27 +79,11 @@ impl Geometry {
     }
 }
 
-/// Checks `d` (without panicking on any value) and returns its geometry together with the
-/// input, weight and output lengths.
+/// Checks `d` (the core's validation, then this backend's own limit: paddings that fit
+/// `isize`) and returns its geometry together with the input, weight and output lengths.
 fn validate(op: &'static str, d: &Conv2dDesc) -> Result<(Geometry, usize, usize, usize)> {
-    let bad = |reason: String| Err(check::fail(op, format!("{reason} in {d:?}")));
-    if d.groups == 0
-        || !d.in_channels.is_multiple_of(d.groups)
-        || !d.out_channels.is_multiple_of(d.groups)
-    {
-        return bad("both channel counts must be multiples of groups (at least 1)".into());
-    }
-    if d.kernel_h == 0 || d.kernel_w == 0 {
-        return bad("the kernel must be at least 1×1".into());
-    }
-    let padded = |size: usize, pad: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
-    let (Some(ph), Some(pw)) = (padded(d.in_h, d.pad_h), padded(d.in_w, d.pad_w)) else {
-        return bad("the padding overflows".into());
-    };
-    if ph < d.kernel_h || pw < d.kernel_w {
-        return bad("the kernel is larger than the padded input".into());
-    }
-    let (out_h, out_w) = (ph + 1 - d.kernel_h, pw + 1 - d.kernel_w);
+    let lens = d.validate(check::NAME, op)?;
+    let (out_h, out_w) = (d.out_h(), d.out_w());
     let signed =
         |p: usize| isize::try_from(p).map_err(|_| check::fail(op, "padding too large".into()));
     let g = Geometry {
@@ -116,12 +100,9 @@ fn validate(op: &'static str, d: &Conv2dDesc) -> Result<(Geometry, usize, usize,
         out_h,
         out_w,
     };
-    let x_len = check::product(op, &[d.batch, d.in_channels, d.in_h, d.in_w])?;
-    let w_len = check::product(op, &[d.out_channels, g.cin_g(), d.kernel_h, d.kernel_w])?;
-    let y_len = check::product(op, &[d.batch, d.out_channels, out_h, out_w])?;
     // The derived input-gradient convolution pads by k - 1 - pad: keep that in range too.
     signed(d.kernel_h.max(d.kernel_w))?;
-    Ok((g, x_len, w_len, y_len))
+    Ok((g, lens.input, lens.weight, lens.output))
 }
 
 /// What the cost model picks for `d` in `E` (`Auto`'s choice), or an error for a bad

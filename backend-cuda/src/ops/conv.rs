@@ -7,12 +7,13 @@
 //! and a permute puts the image axis first. Images are processed in chunks so that the
 //! column matrix stays within the budget (`Cuda::with_column_budget`, 512 MiB by default).
 
-use crate::device::{backend_err, Cuda, MathMode};
+use crate::device::{Cuda, MathMode};
+use crate::error::{backend_err, NAME};
 use crate::launch::GRID_YZ_MAX;
 use crate::ops::gemm::RowGemm;
 use crate::storage::CudaStorage;
 use cudarc::driver::{DeviceRepr, LaunchConfig};
-use pgcnn_core::backend::Conv2dDesc;
+use pgcnn_core::backend::{check_len, Conv2dDesc, ConvLens};
 use pgcnn_core::{Element, Result};
 
 /// The parameter block of `im2col`/`col2im`: the C++ `ConvGeom`.
@@ -46,26 +47,13 @@ struct Plan {
     cog: usize,
     /// Images per chunk.
     chunk: usize,
+    /// The lengths of the three buffers.
+    lens: ConvLens,
 }
 
 fn plan<E: Element>(op: &'static str, d: &Conv2dDesc, column_bytes: usize) -> Result<Plan> {
+    let lens = d.validate(NAME, op)?;
     let bad = |reason: String| Err(backend_err(op, format!("{reason} ({d:?})")));
-    if d.groups == 0
-        || !d.in_channels.is_multiple_of(d.groups)
-        || !d.out_channels.is_multiple_of(d.groups)
-    {
-        return bad("groups must divide both channel counts".into());
-    }
-    // Checked: a padding near usize::MAX is refused, not wrapped (or a panic in debug).
-    let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p| p.checked_add(n));
-    let fits = |n: usize, p: usize, k: usize| padded(n, p).is_some_and(|n| k <= n);
-    if d.kernel_h == 0
-        || d.kernel_w == 0
-        || !fits(d.in_h, d.pad_h, d.kernel_h)
-        || !fits(d.in_w, d.pad_w, d.kernel_w)
-    {
-        return bad("the kernel must be non-empty and fit in the padded input".into());
-    }
     let (oh, ow) = (d.out_h(), d.out_w());
     let p = oh * ow;
     let rows = d.in_channels * d.kernel_h * d.kernel_w;
@@ -105,18 +93,8 @@ fn plan<E: Element>(op: &'static str, d: &Conv2dDesc, column_bytes: usize) -> Re
         rows,
         cog: d.out_per_group(),
         chunk,
+        lens,
     })
-}
-
-fn check(op: &'static str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(backend_err(
-            op,
-            format!("{what} holds {got} elements, the descriptor needs {want}"),
-        ))
-    }
 }
 
 /// Threads per block for a row of `n` items: a multiple of 32, at most 256.
@@ -223,8 +201,8 @@ impl Cuda {
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "conv2d";
         let pl = plan::<E>(OP, d, self.column_bytes)?;
-        check(OP, "input", x.len(), d.input_len())?;
-        check(OP, "weight", w.len(), d.weight_len())?;
+        check_len(NAME, OP, "input", x.len(), pl.lens.input)?;
+        check_len(NAME, OP, "weight", w.len(), pl.lens.weight)?;
         let y = self.alloc::<E>(OP, d.output_len())?;
         if y.is_empty() {
             return Ok(y);
@@ -272,8 +250,8 @@ impl Cuda {
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "conv2d_backward_input";
         let pl = plan::<E>(OP, d, self.column_bytes)?;
-        check(OP, "dy", dy.len(), d.output_len())?;
-        check(OP, "weight", w.len(), d.weight_len())?;
+        check_len(NAME, OP, "dy", dy.len(), pl.lens.output)?;
+        check_len(NAME, OP, "weight", w.len(), pl.lens.weight)?;
         if dy.is_empty() || d.input_len() == 0 {
             // No output (or no input): nothing flows back.
             return self.zeros::<E>(OP, d.input_len());
@@ -330,8 +308,8 @@ impl Cuda {
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "conv2d_backward_weight";
         let pl = plan::<E>(OP, d, self.column_bytes)?;
-        check(OP, "input", x.len(), d.input_len())?;
-        check(OP, "dy", dy.len(), d.output_len())?;
+        check_len(NAME, OP, "input", x.len(), pl.lens.input)?;
+        check_len(NAME, OP, "dy", dy.len(), pl.lens.output)?;
         if d.batch == 0 || pl.p == 0 {
             return self.zeros::<E>(OP, d.weight_len());
         }

@@ -1,6 +1,7 @@
 //! Unary and binary elementwise maps.
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::kernels::{binary_code, unary_code};
 use crate::layout::{coalesce_broadcast, fits_u32, max_offset, BroadcastArgs};
 use crate::storage::CudaStorage;

@@ -4,7 +4,9 @@
 //! `c × r` matrix — its transpose — so the row-major `C = A·B` is computed as the
 //! column-major `Cᵀ = Bᵀ·Aᵀ`: pass B first, swap m and n, keep every transpose flag.
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::{backend_err, NAME};
+use crate::runtime::ColMajorCall;
 use crate::storage::CudaStorage;
 use pgcnn_core::backend::GemmDesc;
 use pgcnn_core::{Element, Result};
@@ -28,26 +30,6 @@ pub(crate) struct RowGemm {
     pub c: u64,
     pub c_stride: usize,
     pub accumulate: bool,
-}
-
-/// The arguments of the column-major call that computes a [`RowGemm`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ColMajorCall {
-    pub trans_a: bool,
-    pub trans_b: bool,
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub a: u64,
-    pub lda: usize,
-    pub stride_a: usize,
-    pub b: u64,
-    pub ldb: usize,
-    pub stride_b: usize,
-    pub c: u64,
-    pub ldc: usize,
-    pub stride_c: usize,
-    pub batch: usize,
 }
 
 impl RowGemm {
@@ -110,25 +92,8 @@ impl Cuda {
         d: &GemmDesc,
     ) -> Result<CudaStorage<E>> {
         const OP: &str = "gemm";
-        let span = |stride: usize, one: usize| {
-            if d.batch == 0 || one == 0 {
-                0
-            } else {
-                (d.batch - 1) * stride + one
-            }
-        };
-        for (name, s, need) in [
-            ("a", a, span(d.a_batch_stride, d.m * d.k)),
-            ("b", b, span(d.b_batch_stride, d.k * d.n)),
-        ] {
-            if s.len() < need {
-                return Err(backend_err(
-                    OP,
-                    format!("{name} holds {} elements, {d:?} reads {need}", s.len()),
-                ));
-            }
-        }
-        let y = self.alloc::<E>(OP, d.batch * d.m * d.n)?;
+        let len = d.validate(NAME, OP, a.len(), b.len())?;
+        let y = self.alloc::<E>(OP, len)?;
         let mut g = RowGemm {
             batch: d.batch,
             m: d.m,

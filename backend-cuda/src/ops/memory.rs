@@ -1,6 +1,7 @@
 //! Host-device transfers and fills.
 
-use crate::device::{driver_err, Cuda};
+use crate::device::Cuda;
+use crate::error::driver_err;
 use crate::kernels::SMALL_WORDS;
 use crate::storage::CudaStorage;
 use cudarc::driver::{DeviceRepr, LaunchConfig};

@@ -1,6 +1,7 @@
 //! Data movement: permute, concat, index_select, index_add.
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::kernels::{TILE, TILE_ROWS};
 use crate::launch::GRID_YZ_MAX;
 use crate::layout::{fits_u32, plan_permute, GatherArgs, PermutePlan};

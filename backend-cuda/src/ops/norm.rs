@@ -11,11 +11,12 @@
 //! the chunks in order), no float atomics.
 
 use super::reduce::chunks_for;
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::NAME;
 use crate::kernels::REDUCE_BLOCK;
 use crate::storage::CudaStorage;
 use cudarc::driver::{DeviceRepr, LaunchConfig};
-use pgcnn_core::backend::{Affine, NormBackward, NormForward, NormLayout};
+use pgcnn_core::backend::{check_len, Affine, NormBackward, NormForward, NormLayout};
 use pgcnn_core::{Element, Result};
 
 /// Sizes of one normalisation and the split of each channel's values into chunks: the
@@ -53,38 +54,6 @@ fn plan(l: NormLayout, sms: usize) -> NormDims {
     }
 }
 
-/// Checks the layout (no overflow; at least one value per channel unless there are no
-/// channels) and returns its number of elements.
-fn check_layout(op: &'static str, l: NormLayout) -> Result<usize> {
-    let numel = l
-        .outer
-        .checked_mul(l.channels)
-        .and_then(|n| n.checked_mul(l.inner))
-        .ok_or_else(|| backend_err(op, format!("{l:?} overflows the address space")))?;
-    if l.channels > 0 && l.count() == 0 {
-        return Err(backend_err(
-            op,
-            format!("{l:?} leaves no values to normalise per channel"),
-        ));
-    }
-    Ok(numel)
-}
-
-fn check_len<E: Element>(
-    op: &'static str,
-    what: &str,
-    s: &CudaStorage<E>,
-    want: usize,
-) -> Result<()> {
-    if s.len() == want {
-        return Ok(());
-    }
-    Err(backend_err(
-        op,
-        format!("{what} holds {} elements, the layout needs {want}", s.len()),
-    ))
-}
-
 impl Cuda {
     /// See `Backend::normalize_forward`.
     pub(crate) fn normalize_forward_impl<E: Element>(
@@ -95,11 +64,11 @@ impl Cuda {
         affine: Option<Affine<'_, CudaStorage<E>>>,
     ) -> Result<NormForward<CudaStorage<E>>> {
         const OP: &str = "normalize_forward";
-        let numel = check_layout(OP, l)?;
-        check_len(OP, "input", x, numel)?;
+        let numel = l.validate(NAME, OP)?;
+        check_len(NAME, OP, "input", x.len(), numel)?;
         if let Some((g, b)) = affine {
-            check_len(OP, "gamma", g, l.channels)?;
-            check_len(OP, "beta", b, l.channels)?;
+            check_len(NAME, OP, "gamma", g.len(), l.channels)?;
+            check_len(NAME, OP, "beta", b.len(), l.channels)?;
         }
         let out = NormForward {
             y: self.alloc::<E>(OP, numel)?,
@@ -157,13 +126,13 @@ impl Cuda {
         l: NormLayout,
     ) -> Result<NormBackward<CudaStorage<E>>> {
         const OP: &str = "normalize_backward";
-        let numel = check_layout(OP, l)?;
-        check_len(OP, "dy", dy, numel)?;
-        check_len(OP, "input", x, numel)?;
-        check_len(OP, "mean", mean, l.channels)?;
-        check_len(OP, "rstd", rstd, l.channels)?;
+        let numel = l.validate(NAME, OP)?;
+        check_len(NAME, OP, "dy", dy.len(), numel)?;
+        check_len(NAME, OP, "input", x.len(), numel)?;
+        check_len(NAME, OP, "mean", mean.len(), l.channels)?;
+        check_len(NAME, OP, "rstd", rstd.len(), l.channels)?;
         if let Some(g) = gamma {
-            check_len(OP, "gamma", g, l.channels)?;
+            check_len(NAME, OP, "gamma", g.len(), l.channels)?;
         }
         let out = NormBackward {
             dx: self.alloc::<E>(OP, numel)?,
@@ -273,10 +242,10 @@ mod tests {
 
     #[test]
     fn bad_layouts_are_errors() {
-        assert!(check_layout("t", l(0, 3, 5)).is_err());
-        assert!(check_layout("t", l(2, 3, 0)).is_err());
-        assert!(check_layout("t", l(usize::MAX, 2, 2)).is_err());
-        assert_eq!(check_layout("t", l(2, 0, 5)).ok(), Some(0));
-        assert_eq!(check_layout("t", l(2, 3, 5)).ok(), Some(30));
+        assert!(l(0, 3, 5).validate(NAME, "t").is_err());
+        assert!(l(2, 3, 0).validate(NAME, "t").is_err());
+        assert!(l(usize::MAX, 2, 2).validate(NAME, "t").is_err());
+        assert_eq!(l(2, 0, 5).validate(NAME, "t").ok(), Some(0));
+        assert_eq!(l(2, 3, 5).validate(NAME, "t").ok(), Some(30));
     }
 }

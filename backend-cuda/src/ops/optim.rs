@@ -7,7 +7,7 @@ use crate::device::Cuda;
 use crate::kernels::ADAM_JOBS;
 use crate::storage::CudaStorage;
 use cudarc::driver::{DeviceRepr, LaunchConfig};
-use pgcnn_core::backend::{AdamHyper, AdamJob as Job, AdamUpdated, Moments};
+use pgcnn_core::backend::{check_adam_lengths, AdamHyper, AdamJob as Job, AdamUpdated, Moments};
 use pgcnn_core::{Element, Result};
 
 /// The update's constants, each rounded to the element type as the provided body rounds
@@ -87,6 +87,19 @@ unsafe impl DeviceRepr for AdamJob {}
 // SAFETY: as above.
 unsafe impl DeviceRepr for AdamJobs {}
 
+/// The common length of an update's buffers (see [`check_adam_lengths`]).
+fn lengths<E: Element>(
+    value: &CudaStorage<E>,
+    grad: &CudaStorage<E>,
+    moments: Option<Moments<'_, CudaStorage<E>>>,
+) -> Result<usize> {
+    check_adam_lengths(
+        value.len(),
+        grad.len(),
+        moments.map(|(m, v)| (m.len(), v.len())),
+    )
+}
+
 impl Cuda {
     pub(crate) fn adam_update_impl<E: Element>(
         &self,
@@ -96,7 +109,7 @@ impl Cuda {
         h: &AdamHyper,
     ) -> Result<AdamUpdated<CudaStorage<E>>> {
         const OP: &str = "adam_update";
-        let n = pgcnn_core::reference::check_adam_lengths(self, value, grad, moments)?;
+        let n = lengths(value, grad, moments)?;
         let out = AdamUpdated {
             value: self.alloc::<E>(OP, n)?,
             exp_avg: self.alloc::<E>(OP, n)?,
@@ -134,7 +147,7 @@ impl Cuda {
         let mut outs = Vec::with_capacity(jobs.len());
         let mut queued = Vec::with_capacity(jobs.len());
         for j in jobs {
-            let n = pgcnn_core::reference::check_adam_lengths(self, j.value, j.grad, j.moments)?;
+            let n = lengths(j.value, j.grad, j.moments)?;
             let out = AdamUpdated {
                 value: self.alloc::<E>(OP, n)?,
                 exp_avg: self.alloc::<E>(OP, n)?,

@@ -1,6 +1,7 @@
 //! 2×2 max pooling and its gradient.
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::storage::CudaStorage;
 use pgcnn_core::{Element, Result};
 

@@ -1,6 +1,7 @@
 //! Reductions over the middle axis of [outer, len, inner].
 
-use crate::device::{backend_err, Cuda};
+use crate::device::Cuda;
+use crate::error::backend_err;
 use crate::kernels::{reduce_code, REDUCE_BLOCK};
 use crate::storage::CudaStorage;
 use cudarc::driver::LaunchConfig;

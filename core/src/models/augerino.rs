@@ -8,15 +8,15 @@
 //! differentiable ops, so the loss reaches θ through the sampling positions.
 
 use super::config::ModelConfig;
-use super::Model;
 use crate::autodiff::Param;
 use crate::backend::Backend;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::group::{Elements, PartialConfig, PartialEquivariance, PartialReport, SamplingMethod};
+use crate::group::{
+    Elements, PartialConfig, PartialEquivariance, PartialReport, PartialSample, SamplingMethod,
+};
 use crate::kernel::ParamRole;
 use crate::layers::{ForwardCtx, LayerParams};
-use crate::rng::Rng;
 use crate::tensor::Tensor;
 use alloc::boxed::Box;
 use alloc::format;
@@ -74,18 +74,32 @@ pub fn transform_images<B: Backend, E: Element>(
         .reshape([n * b, c, h, w])
 }
 
-/// An Augerino baseline: the learned subset (role `Probs`) and the T(2) network.
+/// An Augerino baseline: the learned subset (role `Probs`) and the T(2) network `N`
+/// run on the transformed copies. `N` is a [`Model`](super::Model) (built from
+/// `ModelConfig::augerino_inner`); the type is generic in it because a model is in turn
+/// one of several networks, an Augerino among them, and a type cannot hold itself.
+/// [`Model::forward`](super::Model::forward) runs it: [`Augerino::copies`], the
+/// network, then [`Copies::average`].
 #[derive(Clone, Debug)]
-pub struct Augerino<B: Backend, E: Element> {
+pub struct Augerino<B: Backend, E: Element, N> {
     augment: PartialEquivariance<B, E>,
-    net: Box<Model<B, E>>,
+    net: Box<N>,
 }
 
-impl<B: Backend, E: Element> Augerino<B, E> {
-    /// Builds the baseline (the config is validated by [`Model::new`]): the subset of
-    /// `config.conv.group` with `no_samples` copies, θ = 1 (the whole circle), and the
-    /// inner network of [`ModelConfig::augerino_inner`].
-    pub(crate) fn new(backend: &B, config: &ModelConfig, rng: &mut Rng) -> Result<Self> {
+/// The copies of a batch an Augerino's network runs on, with what was drawn to make
+/// them.
+pub struct Copies<B: Backend, E: Element> {
+    /// `[N'·B, C, H, W]`, copy-major.
+    pub images: Tensor<B, E>,
+    drawn: PartialSample<B, E>,
+    batch: usize,
+}
+
+impl<B: Backend, E: Element, N> Augerino<B, E, N> {
+    /// The baseline around `net` (the config is validated by [`Model::new`](super::Model::new)):
+    /// the subset of `config.conv.group` with `no_samples` copies and θ = 1 (the whole
+    /// circle).
+    pub(crate) fn new(backend: &B, config: &ModelConfig, net: N) -> Result<Self> {
         let c = &config.conv;
         let augment = PartialEquivariance::new(
             backend,
@@ -94,16 +108,18 @@ impl<B: Backend, E: Element> Augerino<B, E> {
                 ..PartialConfig::new(c.group, c.no_samples, SamplingMethod::Random)
             },
         )?;
-        let net = Box::new(Model::new(backend, &config.augerino_inner(), rng)?);
-        Ok(Augerino { augment, net })
+        Ok(Augerino {
+            augment,
+            net: Box::new(net),
+        })
     }
 
     /// The inner T(2) network.
-    pub fn net(&self) -> &Model<B, E> {
+    pub fn net(&self) -> &N {
         &self.net
     }
-    /// The inner network, mutably (its buffers).
-    pub(crate) fn net_mut(&mut self) -> &mut Model<B, E> {
+    /// The inner network, mutably (its forward, its buffers).
+    pub(crate) fn net_mut(&mut self) -> &mut N {
         &mut self.net
     }
     /// θ (and the E(2) mirror's keep probability).
@@ -111,24 +127,20 @@ impl<B: Backend, E: Element> Augerino<B, E> {
         self.augment.report()
     }
 
-    /// Logits `[B, classes]`: the mean of the network's logits over the transformed
-    /// copies (each multiplied by its keep gate, 1 in the forward pass).
-    pub fn forward(
-        &mut self,
+    /// Draws this pass's elements and transforms `images` `[B, C, H, W]` by each.
+    pub fn copies(
+        &self,
         images: &Tensor<B, E>,
         ctx: &mut ForwardCtx<B, E>,
-    ) -> Result<Tensor<B, E>> {
+    ) -> Result<Copies<B, E>> {
         let drawn = self.augment.sample(None, ctx.keep_mode(), &mut ctx.rng)?;
-        let n = drawn.elements.len();
-        let b = images.dims().first().copied().unwrap_or(0);
-        let copies = transform_images(images, &drawn.elements)?;
-        let logits = self.net.forward(&copies, ctx)?;
-        let k = logits.dims()[1];
-        let mut logits = logits.reshape([n, b, k])?;
-        if let Some(g) = &drawn.gates {
-            logits = logits.mul(&g.reshape([n, 1, 1])?)?;
-        }
-        logits.mean_axes(&[0], false)
+        let batch = images.dims().first().copied().unwrap_or(0);
+        let images = transform_images(images, &drawn.elements)?;
+        Ok(Copies {
+            images,
+            drawn,
+            batch,
+        })
     }
 
     fn augment_names(&self) -> Vec<String> {
@@ -145,7 +157,21 @@ impl<B: Backend, E: Element> Augerino<B, E> {
     }
 }
 
-impl<B: Backend, E: Element> LayerParams<B, E> for Augerino<B, E> {
+impl<B: Backend, E: Element> Copies<B, E> {
+    /// Logits `[B, classes]` from the network's `[N'·B, classes]` on the copies: their
+    /// mean over the copies, each multiplied by its keep gate (1 in the forward pass).
+    pub fn average(&self, logits: Tensor<B, E>) -> Result<Tensor<B, E>> {
+        let n = self.drawn.elements.len();
+        let k = logits.dims()[1];
+        let mut logits = logits.reshape([n, self.batch, k])?;
+        if let Some(g) = &self.drawn.gates {
+            logits = logits.mul(&g.reshape([n, 1, 1])?)?;
+        }
+        logits.mean_axes(&[0], false)
+    }
+}
+
+impl<B: Backend, E: Element, N: LayerParams<B, E>> LayerParams<B, E> for Augerino<B, E, N> {
     fn params(&self) -> Vec<&Param<B, E>> {
         let mut v = self.augment.params();
         v.extend(self.net.params());

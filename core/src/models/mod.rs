@@ -55,7 +55,7 @@ mod config;
 mod gcnn;
 mod parts;
 
-pub use augerino::{transform_images, Augerino};
+pub use augerino::{transform_images, Augerino, Copies};
 pub use ckresnet::{CKResBlock, CKResNet};
 pub use config::{ModelConfig, NetKind, NormKind};
 pub use gcnn::{Gcnn, GcnnLayer};
@@ -84,7 +84,7 @@ pub enum Net<B: Backend, E: Element> {
     /// [`Gcnn`].
     Gcnn(Box<Gcnn<B, E>>),
     /// [`Augerino`] (around a CKResNet or a GCNN).
-    Augerino(Augerino<B, E>),
+    Augerino(Augerino<B, E, Model<B, E>>),
 }
 
 /// A non-learned piece of model state (checkpoints).
@@ -115,7 +115,8 @@ impl<B: Backend, E: Element> Model<B, E> {
             NetKind::CKResNet => Net::CKResNet(Box::new(CKResNet::new(backend, config, rng)?)),
             NetKind::Gcnn => Net::Gcnn(Box::new(Gcnn::new(backend, config, rng)?)),
             NetKind::AugerinoCKResNet | NetKind::AugerinoGcnn => {
-                Net::Augerino(Augerino::new(backend, config, rng)?)
+                let inner = Model::new(backend, &config.augerino_inner(), rng)?;
+                Net::Augerino(Augerino::new(backend, config, inner)?)
             }
         };
         Ok(Model {
@@ -156,7 +157,11 @@ impl<B: Backend, E: Element> Model<B, E> {
         match &mut self.net {
             Net::CKResNet(n) => n.forward(images, ctx),
             Net::Gcnn(n) => n.forward(images, ctx),
-            Net::Augerino(n) => n.forward(images, ctx),
+            Net::Augerino(a) => {
+                let copies = a.copies(images, ctx)?;
+                let logits = a.net_mut().forward(&copies.images, ctx)?;
+                copies.average(logits)
+            }
         }
     }
 

@@ -16,6 +16,7 @@
 //! an `error` key records a config the reference failed to run; blank lines are skipped.)
 
 use anyhow::{bail, Context, Result};
+use pgcnn_core::backend::{Capabilities, DeviceKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -132,13 +133,13 @@ impl ReferenceTable {
         Ok(table)
     }
 
-    /// The figures to compare a run of `config` at `batch` on `backend` with, or why there
-    /// are none.
+    /// The figures to compare a run of `config` at `batch` on a backend with `device`'s
+    /// capabilities with, or why there are none.
     pub fn figures_for(
         &self,
         config: &str,
         batch: usize,
-        backend: &str,
+        device: Capabilities,
     ) -> std::result::Result<&ReferenceFigures, String> {
         if let Some(err) = self.failed.get(config) {
             return Err(format!("the reference failed on {config}: {err}"));
@@ -152,10 +153,18 @@ impl ReferenceTable {
                 f.source, f.batch
             ));
         }
-        let ours = if backend.starts_with("cuda") {
-            "cuda"
-        } else {
-            "cpu"
+        if device.emulated {
+            return Err(format!(
+                "this run is on a stand-in for a device (the kernel emulator), whose times \
+                 say nothing about the device the reference figures for {config} ({}) were \
+                 measured on",
+                f.source
+            ));
+        }
+        // The reference's names for its devices.
+        let ours = match device.device {
+            DeviceKind::Cpu => "cpu",
+            DeviceKind::Gpu => "cuda",
         };
         if f.device != "-" && f.device != ours {
             return Err(format!(

@@ -1,6 +1,6 @@
 //! The model benchmark's output: a machine-readable line per config, a table, JSON.
 
-use super::{DeviceProfile, ModelBenchResult};
+use super::result::{DeviceProfile, ModelBenchResult};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The flags of `pgcnn eval` and the command itself (the CLI's `Command::Eval` calls
 //! [`eval_command`]).
 
-use super::{eval, EvalOptions, Split};
+use super::run::{eval, EvalOptions, Split};
 use crate::checkpoint::write_atomic;
 use crate::config::EvalMode;
 use crate::device::DeviceSpec;

@@ -17,9 +17,9 @@
 //! extra epochs at their end values (a learning rate at `eta_min`), would make extending
 //! a finished cosine run useless.
 
+use super::files::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use super::resume::ResumePoint;
 use super::run_dir::remove_if_present;
-use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::Checkpoint;
 use crate::config::{Config, GroupName, SamplingMethod, Scheduler};
 use crate::metrics::FINAL_FILE;

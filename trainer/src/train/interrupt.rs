@@ -117,7 +117,7 @@ impl fmt::Display for Interrupted {
             self.epoch,
             self.step,
             self.steps,
-            self.out.join(super::LAST_CHECKPOINT).display(),
+            self.out.join(super::files::LAST_CHECKPOINT).display(),
             self.out.display()
         )
     }

@@ -28,6 +28,7 @@
 mod checkpointing;
 mod evaluate;
 mod extend;
+mod files;
 mod interrupt;
 mod lock;
 mod resume;
@@ -47,8 +48,4 @@ pub use run_dir::{holds_run, ExistingRun};
 pub use setup::{build_optimizer, build_schedule};
 pub use state::{read_progress, restore, snapshot, PartialEpoch, RunProgress};
 
-/// File names inside a run directory.
-pub const LAST_CHECKPOINT: &str = "last.safetensors";
-pub const BEST_CHECKPOINT: &str = "best.safetensors";
-/// The config of the run, as TOML (also stored in every checkpoint's header).
-pub const CONFIG_FILE: &str = "config.toml";
+pub use files::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};

@@ -3,8 +3,8 @@
 //! stored configuration is valid, and nothing non-finite is ever written as "the last
 //! good checkpoint".
 
+use super::files::{CONFIG_FILE, LAST_CHECKPOINT};
 use super::state::{read_progress, RunProgress};
-use super::{CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::config::Config;
 use anyhow::{bail, Context, Result};

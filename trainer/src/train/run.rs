@@ -2,13 +2,13 @@
 
 use super::evaluate::{evaluate, Evaluation};
 use super::extend::change_epochs;
+use super::files::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use super::interrupt::stop_requested;
 use super::lock::lock;
 use super::resume::{check_same_run, no_checkpoint, open_resume};
 use super::run_dir::{claim_new_run, remove_if_present, ExistingRun};
 use super::setup::{build_optimizer, build_schedule};
 use super::state::{PartialEpoch, RunProgress};
-use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::checkpoint::{write_atomic, Checkpoint};
 use crate::common::{batches_bar, eval_seed, load_data, restore_model, INIT_STREAM, STEP_STREAM};
 use crate::config::Config;

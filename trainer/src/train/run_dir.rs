@@ -7,8 +7,8 @@
 //! ([`super::lock`]) before it is looked at, so that two runs started together cannot
 //! both find it free.
 
+use super::files::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use super::lock::{lock, try_lock, RunLock};
-use super::{BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT};
 use crate::metrics::{FINAL_FILE, METRICS_FILE};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

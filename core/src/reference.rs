@@ -3,71 +3,16 @@
 
 use crate::backend::*;
 use crate::element::Element;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use alloc::vec;
 use alloc::vec::Vec;
-
-pub(crate) mod adam;
-pub(crate) mod norm;
-
-/// The length check of [`Backend::adam_update`], for overrides to share.
-pub use adam::check_lengths as check_adam_lengths;
 
 /// The oracle backend. Single-threaded, host memory, no tricks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reference;
 
-fn check_len(op: &'static str, what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(Error::Backend {
-            backend: "reference",
-            op,
-            reason: alloc::format!("{what} holds {got} elements, the descriptor needs {want}"),
-        });
-    }
-    Ok(())
-}
-
-/// Checks what the convolution primitives need of `d` before any size is computed from
-/// it: groups dividing both channel counts, a kernel that fits the padded input, sizes
-/// that do not overflow.
-fn check_conv(op: &'static str, d: &Conv2dDesc) -> Result<()> {
-    let fail = |reason: &str| {
-        Err(Error::Backend {
-            backend: "reference",
-            op,
-            reason: alloc::format!("{reason} in {d:?}"),
-        })
-    };
-    if d.groups == 0
-        || !d.in_channels.is_multiple_of(d.groups)
-        || !d.out_channels.is_multiple_of(d.groups)
-    {
-        return fail("both channel counts must be multiples of groups (at least 1)");
-    }
-    if d.kernel_h == 0 || d.kernel_w == 0 {
-        return fail("the kernel must be at least 1×1");
-    }
-    let padded = |n: usize, p: usize| p.checked_mul(2).and_then(|p| p.checked_add(n));
-    match (padded(d.in_h, d.pad_h), padded(d.in_w, d.pad_w)) {
-        (Some(h), Some(w)) if h >= d.kernel_h && w >= d.kernel_w => {}
-        (Some(_), Some(_)) => return fail("the kernel is larger than the padded input"),
-        _ => return fail("the padding overflows"),
-    }
-    let fits = |dims: &[usize]| {
-        dims.iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b))
-            .is_some()
-    };
-    let (oh, ow) = (d.out_h(), d.out_w());
-    if !fits(&[d.batch, d.in_channels, d.in_h, d.in_w])
-        || !fits(&[d.batch, d.out_channels, oh, ow])
-        || !fits(&[d.out_channels, d.in_per_group(), d.kernel_h, d.kernel_w])
-    {
-        return fail("the sizes overflow");
-    }
-    Ok(())
-}
+/// The name its errors carry.
+const NAME: &str = "reference";
 
 /// Visits every multi-index of `dims` in row-major order, with the matching offsets
 /// under two stride sets.
@@ -95,7 +40,7 @@ impl Backend for Reference {
     type Storage<E: Element> = Vec<E>;
 
     fn name(&self) -> &'static str {
-        "reference"
+        NAME
     }
 
     fn upload<E: Element>(&self, data: &[E]) -> Result<Vec<E>> {
@@ -130,7 +75,13 @@ impl Backend for Reference {
     }
 
     fn reduce<E: Element>(&self, op: ReduceOp, x: &Vec<E>, l: AxisLayout) -> Result<Vec<E>> {
-        check_len("reduce", "input", x.len(), l.numel())?;
+        check_len(
+            NAME,
+            "reduce",
+            "input",
+            x.len(),
+            l.validate(NAME, "reduce")?,
+        )?;
         let mut out = Vec::with_capacity(l.outer * l.inner);
         for o in 0..l.outer {
             for i in 0..l.inner {
@@ -174,7 +125,13 @@ impl Backend for Reference {
     }
 
     fn index_select<E: Element>(&self, x: &Vec<E>, l: AxisLayout, idx: &[usize]) -> Result<Vec<E>> {
-        check_len("index_select", "input", x.len(), l.numel())?;
+        check_len(
+            NAME,
+            "index_select",
+            "input",
+            x.len(),
+            l.validate(NAME, "index_select")?,
+        )?;
         let mut out = Vec::with_capacity(l.outer * idx.len() * l.inner);
         for o in 0..l.outer {
             for &j in idx {
@@ -186,12 +143,19 @@ impl Backend for Reference {
     }
 
     fn index_add<E: Element>(&self, src: &Vec<E>, l: AxisLayout, idx: &[usize]) -> Result<Vec<E>> {
+        const OP: &str = "index_add";
+        let src_layout = AxisLayout {
+            len: idx.len(),
+            ..l
+        };
         check_len(
-            "index_add",
+            NAME,
+            OP,
             "source",
             src.len(),
-            l.outer * idx.len() * l.inner,
+            src_layout.validate(NAME, OP)?,
         )?;
+        l.validate(NAME, OP)?;
         let mut out = vec![E::zero(); l.numel()];
         for o in 0..l.outer {
             for (i, &j) in idx.iter().enumerate() {
@@ -205,9 +169,10 @@ impl Backend for Reference {
     }
 
     fn gemm<E: Element>(&self, a: &Vec<E>, b: &Vec<E>, d: &GemmDesc) -> Result<Vec<E>> {
+        let len = d.validate(NAME, "gemm", a.len(), b.len())?;
         let (ars, acs) = d.a_strides();
         let (brs, bcs) = d.b_strides();
-        let mut c = vec![E::zero(); d.batch * d.m * d.n];
+        let mut c = vec![E::zero(); len];
         for bt in 0..d.batch {
             let (ao, bo) = (bt * d.a_batch_stride, bt * d.b_batch_stride);
             for i in 0..d.m {
@@ -224,9 +189,9 @@ impl Backend for Reference {
     }
 
     fn conv2d<E: Element>(&self, x: &Vec<E>, w: &Vec<E>, d: &Conv2dDesc) -> Result<Vec<E>> {
-        check_conv("conv2d", d)?;
-        check_len("conv2d", "input", x.len(), d.input_len())?;
-        check_len("conv2d", "weight", w.len(), d.weight_len())?;
+        let lens = d.validate(NAME, "conv2d")?;
+        check_len(NAME, "conv2d", "input", x.len(), lens.input)?;
+        check_len(NAME, "conv2d", "weight", w.len(), lens.weight)?;
         let mut y = vec![E::zero(); d.output_len()];
         conv_visit(d, |xi, wi, yi| y[yi] = y[yi] + x[xi] * w[wi]);
         Ok(y)
@@ -238,9 +203,15 @@ impl Backend for Reference {
         w: &Vec<E>,
         d: &Conv2dDesc,
     ) -> Result<Vec<E>> {
-        check_conv("conv2d_backward_input", d)?;
-        check_len("conv2d_backward_input", "dy", dy.len(), d.output_len())?;
-        check_len("conv2d_backward_input", "weight", w.len(), d.weight_len())?;
+        let lens = d.validate(NAME, "conv2d_backward_input")?;
+        check_len(NAME, "conv2d_backward_input", "dy", dy.len(), lens.output)?;
+        check_len(
+            NAME,
+            "conv2d_backward_input",
+            "weight",
+            w.len(),
+            lens.weight,
+        )?;
         let mut dx = vec![E::zero(); d.input_len()];
         conv_visit(d, |xi, wi, yi| dx[xi] = dx[xi] + dy[yi] * w[wi]);
         Ok(dx)
@@ -252,9 +223,9 @@ impl Backend for Reference {
         dy: &Vec<E>,
         d: &Conv2dDesc,
     ) -> Result<Vec<E>> {
-        check_conv("conv2d_backward_weight", d)?;
-        check_len("conv2d_backward_weight", "input", x.len(), d.input_len())?;
-        check_len("conv2d_backward_weight", "dy", dy.len(), d.output_len())?;
+        let lens = d.validate(NAME, "conv2d_backward_weight")?;
+        check_len(NAME, "conv2d_backward_weight", "input", x.len(), lens.input)?;
+        check_len(NAME, "conv2d_backward_weight", "dy", dy.len(), lens.output)?;
         let mut dw = vec![E::zero(); d.weight_len()];
         conv_visit(d, |xi, wi, yi| dw[wi] = dw[wi] + dy[yi] * x[xi]);
         Ok(dw)
@@ -267,7 +238,8 @@ impl Backend for Reference {
         h: usize,
         w: usize,
     ) -> Result<Vec<E>> {
-        check_len("max_pool2d", "input", x.len(), planes * h * w)?;
+        let numel = checked_product(NAME, "max_pool2d", &[planes, h, w])?;
+        check_len(NAME, "max_pool2d", "input", x.len(), numel)?;
         let mut y = Vec::with_capacity(planes * (h / 2) * (w / 2));
         for p in 0..planes {
             for i in 0..h / 2 {

@@ -1,23 +1,33 @@
 //! The provided bodies of [`Backend::normalize_forward`] and
 //! [`Backend::normalize_backward`]: the normalisation spelt out with the backend's own
-//! reductions and broadcast maps. Every backend gets them for free (the reference backend
-//! uses them as they are); they also define what a fused override must compute. Each
-//! step is a full pass over the buffer (and on a GPU a kernel launch), which is why the
-//! CPU and CUDA backends override them.
+//! reductions and broadcast maps.
+//!
+//! [`Backend::normalize_forward`]: crate::backend::Backend::normalize_forward
+//! [`Backend::normalize_backward`]: crate::backend::Backend::normalize_backward
 
-use crate::backend::*;
+use super::Primitives;
+use crate::backend::desc::*;
+use crate::backend::ops::{BinaryOp, ReduceOp, UnaryOp};
+use crate::backend::validate::check_len;
 use crate::element::Element;
 use crate::error::Result;
 use alloc::vec;
 
-/// See [`Backend::normalize_forward`].
-pub(crate) fn normalize_forward<B: Backend, E: Element>(
-    b: &B,
-    x: &B::Storage<E>,
+/// See [`Backend::normalize_forward`](crate::backend::Backend::normalize_forward).
+pub(crate) fn normalize_forward<P: Primitives, E: Element>(
+    b: &P,
+    x: &P::Buffer<E>,
     l: NormLayout,
     eps: E,
-    affine: Option<Affine<'_, B::Storage<E>>>,
-) -> Result<NormForward<B::Storage<E>>> {
+    affine: Option<Affine<'_, P::Buffer<E>>>,
+) -> Result<NormForward<P::Buffer<E>>> {
+    const OP: &str = "normalize_forward";
+    let numel = l.validate(b.name(), OP)?;
+    check_len(b.name(), OP, "input", b.len(x), numel)?;
+    if let Some((gamma, beta)) = affine {
+        check_len(b.name(), OP, "gamma", b.len(gamma), l.channels)?;
+        check_len(b.name(), OP, "beta", b.len(beta), l.channels)?;
+    }
     let inv_n = E::one() / E::from_usize(l.count());
     let mean = b.unary(UnaryOp::MulScalar(inv_n), &channel_sums(b, x, l)?)?;
     let centred = per_channel(b, BinaryOp::Sub, x, &mean, l)?;
@@ -35,16 +45,25 @@ pub(crate) fn normalize_forward<B: Backend, E: Element>(
     Ok(NormForward { y, mean, var, rstd })
 }
 
-/// See [`Backend::normalize_backward`].
-pub(crate) fn normalize_backward<B: Backend, E: Element>(
-    b: &B,
-    dy: &B::Storage<E>,
-    x: &B::Storage<E>,
-    mean: &B::Storage<E>,
-    rstd: &B::Storage<E>,
-    gamma: Option<&B::Storage<E>>,
+/// See [`Backend::normalize_backward`](crate::backend::Backend::normalize_backward).
+pub(crate) fn normalize_backward<P: Primitives, E: Element>(
+    b: &P,
+    dy: &P::Buffer<E>,
+    x: &P::Buffer<E>,
+    mean: &P::Buffer<E>,
+    rstd: &P::Buffer<E>,
+    gamma: Option<&P::Buffer<E>>,
     l: NormLayout,
-) -> Result<NormBackward<B::Storage<E>>> {
+) -> Result<NormBackward<P::Buffer<E>>> {
+    const OP: &str = "normalize_backward";
+    let numel = l.validate(b.name(), OP)?;
+    check_len(b.name(), OP, "dy", b.len(dy), numel)?;
+    check_len(b.name(), OP, "input", b.len(x), numel)?;
+    check_len(b.name(), OP, "mean", b.len(mean), l.channels)?;
+    check_len(b.name(), OP, "rstd", b.len(rstd), l.channels)?;
+    if let Some(g) = gamma {
+        check_len(b.name(), OP, "gamma", b.len(g), l.channels)?;
+    }
     let inv_n = E::one() / E::from_usize(l.count());
     let xhat = per_channel(
         b,
@@ -70,11 +89,11 @@ pub(crate) fn normalize_backward<B: Backend, E: Element>(
 }
 
 /// Per-channel sums of `x` viewed as `l`: `[channels]`.
-fn channel_sums<B: Backend, E: Element>(
-    b: &B,
-    x: &B::Storage<E>,
+fn channel_sums<P: Primitives, E: Element>(
+    b: &P,
+    x: &P::Buffer<E>,
     l: NormLayout,
-) -> Result<B::Storage<E>> {
+) -> Result<P::Buffer<E>> {
     // Sum over `outer` (as `[1, outer, channels·inner]`), then over `inner`.
     let over_outer = b.reduce(
         ReduceOp::Sum,
@@ -97,13 +116,13 @@ fn channel_sums<B: Backend, E: Element>(
 }
 
 /// `op(x, v_c)` for `x` viewed as `l` and a per-channel vector `v` (`[channels]`).
-fn per_channel<B: Backend, E: Element>(
-    b: &B,
+fn per_channel<P: Primitives, E: Element>(
+    b: &P,
     op: BinaryOp,
-    x: &B::Storage<E>,
-    v: &B::Storage<E>,
+    x: &P::Buffer<E>,
+    v: &P::Buffer<E>,
     l: NormLayout,
-) -> Result<B::Storage<E>> {
+) -> Result<P::Buffer<E>> {
     let layout = BroadcastLayout {
         out_dims: vec![l.outer, l.channels, l.inner],
         a_strides: vec![l.channels * l.inner, l.inner, 1],

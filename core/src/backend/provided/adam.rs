@@ -1,30 +1,36 @@
-//! The provided body of [`Backend::adam_update`]: the update spelt out as separate
-//! elementwise maps, one rounding per operation. It defines what a fused override must
-//! compute, bit for bit.
+//! The provided body of [`Backend::adam_update`](crate::backend::Backend::adam_update):
+//! the update spelt out as separate elementwise maps, one rounding per operation. It
+//! defines what a fused override must compute, bit for bit.
 
-use crate::backend::*;
+use super::Primitives;
+use crate::backend::desc::*;
+use crate::backend::ops::{BinaryOp, UnaryOp};
+use crate::backend::validate::check_adam_lengths;
 use crate::element::Element;
-use crate::error::{Error, Result};
-use alloc::format;
+use crate::error::Result;
 use alloc::vec;
 
-/// See [`Backend::adam_update`].
-pub(crate) fn adam_update<B: Backend, E: Element>(
-    b: &B,
-    value: &B::Storage<E>,
-    grad: &B::Storage<E>,
-    moments: Option<Moments<'_, B::Storage<E>>>,
+/// See [`Backend::adam_update`](crate::backend::Backend::adam_update).
+pub(crate) fn adam_update<P: Primitives, E: Element>(
+    b: &P,
+    value: &P::Buffer<E>,
+    grad: &P::Buffer<E>,
+    moments: Option<Moments<'_, P::Buffer<E>>>,
     h: &AdamHyper,
-) -> Result<AdamUpdated<B::Storage<E>>> {
-    let n = check_lengths(b, value, grad, moments)?;
+) -> Result<AdamUpdated<P::Buffer<E>>> {
+    let n = check_adam_lengths(
+        b.len(value),
+        b.len(grad),
+        moments.map(|(m, v)| (b.len(m), b.len(v))),
+    )?;
     let e = E::from_f64;
     let same = BroadcastLayout {
         out_dims: vec![n],
         a_strides: vec![1],
         b_strides: vec![1],
     };
-    let map = |op: UnaryOp<E>, x: &B::Storage<E>| b.unary(op, x);
-    let zip = |op: BinaryOp, x: &B::Storage<E>, y: &B::Storage<E>| b.binary(op, x, y, &same);
+    let map = |op: UnaryOp<E>, x: &P::Buffer<E>| b.unary(op, x);
+    let zip = |op: BinaryOp, x: &P::Buffer<E>, y: &P::Buffer<E>| b.binary(op, x, y, &same);
 
     let decayed = if h.weight_decay != 0.0 {
         Some(zip(
@@ -74,28 +80,4 @@ pub(crate) fn adam_update<B: Backend, E: Element>(
         exp_avg,
         exp_avg_sq,
     })
-}
-
-/// The common length of the update's buffers, or an error naming the one that differs.
-pub fn check_lengths<B: Backend, E: Element>(
-    b: &B,
-    value: &B::Storage<E>,
-    grad: &B::Storage<E>,
-    moments: Option<Moments<'_, B::Storage<E>>>,
-) -> Result<usize> {
-    let n = b.len(value);
-    let mut others = vec![("gradient", b.len(grad))];
-    if let Some((m, v)) = moments {
-        others.push(("first moment", b.len(m)));
-        others.push(("second moment", b.len(v)));
-    }
-    for (what, len) in others {
-        if len != n {
-            return Err(Error::bad_arg(
-                "adam_update",
-                format!("the {what} holds {len} elements, the parameter {n}"),
-            ));
-        }
-    }
-    Ok(n)
 }
