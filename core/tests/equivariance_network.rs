@@ -5,9 +5,9 @@
 //! partial layers at θ = 1 keep exact equivariance under quarter turns when both passes
 //! draw the same elements. Errors are printed per case (`-- --nocapture`).
 
-mod common;
+mod equivariance_support;
 
-use common::*;
+use equivariance_support::*;
 use pgcnn_core::equivariance::{
     check_equivariance, standard_transformations, EquivarianceOptions, EquivarianceReport, Signal,
     Transformation,

@@ -16,11 +16,11 @@
 //!
 //! Each property checks the expected output twice: with the hand-written formulas above
 //! (host index loops) and with the library harness (`check_equivariance`). Run with
-//! `cargo test -p pgcnn-tests -- --nocapture` to see the error of every case.
+//! `cargo test --release -p pgcnn-core --test equivariance_layers -- --nocapture` to see the error of every case.
 
-mod common;
+mod equivariance_support;
 
-use common::*;
+use equivariance_support::*;
 use core::f64::consts::FRAC_PI_2;
 use pgcnn_core::equivariance::{check_equivariance, EquivarianceOptions, Signal, Transformation};
 use pgcnn_core::group::{Elements, Group, GroupKind, RotoReflection, Se2, E2};
