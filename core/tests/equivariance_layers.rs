@@ -20,8 +20,8 @@
 
 mod equivariance_support;
 
-use equivariance_support::*;
 use core::f64::consts::FRAC_PI_2;
+use equivariance_support::*;
 use pgcnn_core::equivariance::{check_equivariance, EquivarianceOptions, Signal, Transformation};
 use pgcnn_core::group::{Elements, Group, GroupKind, RotoReflection, Se2, E2};
 use pgcnn_core::layers::*;
