@@ -121,7 +121,7 @@ impl Sums {
     }
 }
 
-/// Why [`measure`] gave up: its `stop` asked it to, before a batch.
+/// Why [`measure()`] gave up: its `stop` asked it to, before a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stopped;
 

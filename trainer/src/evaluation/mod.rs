@@ -1,6 +1,6 @@
 //! Measuring a model on a split, as training's validation and test and `pgcnn eval` all
 //! do: the transformations of the inputs ([`transforms`]), the draws an evaluation
-//! averages ([`Draws`]) and the measurement itself ([`measure`]). See
+//! averages ([`Draws`]) and the measurement itself ([`measure()`]). See
 //! docs/evaluation.md.
 
 mod draws;

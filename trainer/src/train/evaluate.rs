@@ -21,7 +21,7 @@ pub struct Evaluation {
 /// elements and keep decisions are drawn where the model draws them (as the reference
 /// does), `plan.draws.count` times per image with the logits averaged, so the same
 /// model, seed and draws give the same figures — the ones `pgcnn eval` reports
-/// untransformed, since both are [`measure`] (here with no transformations). An empty
+/// untransformed, since both are [`measure()`] (here with no transformations). An empty
 /// dataset gives NaN loss and accuracy. `bar` counts batches; `stop` is asked before
 /// each, and ends the evaluation with the error
 /// [`Stopped`](crate::evaluation::Stopped) when it says yes.
