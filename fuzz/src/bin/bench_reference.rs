@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pgcnn::bench_model::ReferenceTable;
+use pgcnn_core::backend::{Capabilities, DeviceKind};
 use pgcnn_fuzz::outcome;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +30,15 @@ fuzz_target!(|data: &[u8]| {
             ["cpu", "cuda", "-"].contains(&f.device.as_str()),
             "{config}"
         );
-        let device = if f.device == "cuda" { "cuda:0" } else { "cpu" };
+        let device = if f.device == "cuda" {
+            Capabilities {
+                device: DeviceKind::Gpu,
+                emulated: false,
+                device_profile: true,
+            }
+        } else {
+            Capabilities::HOST
+        };
         if !table.failed.contains_key(config) {
             assert!(
                 table.figures_for(config, f.batch, device).is_ok(),
