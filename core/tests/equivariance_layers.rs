@@ -8,11 +8,13 @@
 //! `(g·F)(x, h) = F(A(g)⁻¹·x, g⁻¹·h)`, so for SE(2) on the grid h_n = 2πn/N and
 //! g = k·π/2, sample n of the transformed output is sample `(n - k·N/4) mod N` of the
 //! original, rotated: `np.roll(rot90(F, -k), +k·N/4, axis=N)`.
-//! For E(2) (samples: N_r rotations with m = +1, then the same with m = -1), g⁻¹·h for a
-//! rotation g = (k·π/2, +1) is (r_h - k·π/2, m_h): each half rolls by k·N_r/4; for a
-//! reflection g = (k·π/2, -1) (mirror x ↦ -x first, then k quarter turns), g⁻¹ = g and
-//! g⁻¹·h = (k·π/2 - r_h, -m_h): rotation index i goes to (k·N_r/4 - i) mod N_r in the
-//! other half.
+//! For E(2) the samples are the N_r rotations r_i = 2πi/N_r with m = +1, then the
+//! mirrored elements (-r_i, -1) (the reference's order). g⁻¹·h for a rotation
+//! g = (k·π/2, +1) is (r_h - k·π/2, m_h): with q = k·N_r/4, index i of the first half
+//! comes from i - q, index i of the mirrored half from i + q (mod N_r). For a reflection
+//! g = (k·π/2, -1) (mirror x ↦ -x first, then k quarter turns), g⁻¹ = g and
+//! g⁻¹·h = (k·π/2 - r_h, -m_h): index i of the first half comes from index i - q of the
+//! mirrored half, index i of the mirrored half from index i + q of the first.
 //!
 //! Each property checks the expected output twice: with the hand-written formulas above
 //! (host index loops) and with the library harness (`check_equivariance`). Run with
@@ -47,10 +49,11 @@ fn hand_sigma(kind: GroupKind, n: usize, k: usize, mirror: bool) -> Vec<usize> {
             (0..n)
                 .map(|s| {
                     let (i, half) = (s % nr, s / nr);
-                    if mirror {
-                        (1 - half) * nr + (q + nr - i) % nr
-                    } else {
-                        half * nr + (i + nr - q) % nr
+                    match (mirror, half) {
+                        (false, 0) => (i + nr - q) % nr,
+                        (false, _) => nr + (i + q) % nr,
+                        (true, 0) => nr + (i + nr - q) % nr,
+                        (true, _) => (i + q) % nr,
                     }
                 })
                 .collect()

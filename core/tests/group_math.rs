@@ -77,11 +77,16 @@ proptest! {
         let c = E2::kernel_coords(&a);
         prop_assert_eq!(c.len(), 2);
         prop_assert!((-1.0..1.0).contains(&c[0]));
-        prop_assert!((c[0] - (a.r / PI - 1.0)).abs() < 1e-15);
+        // The rotation as the reference parameterises O(2): m·r (docs/math.md §2).
+        let rho = wrap_angle(a.m() * a.r);
+        prop_assert!((c[0] - (rho / PI - 1.0)).abs() < 1e-15);
         prop_assert_eq!(c[1], a.m());
-        let s = Se2::kernel_coords(&a.r);
+        let s = Se2::kernel_coords(&rho);
         prop_assert_eq!(s.len(), 1);
         prop_assert_eq!(s[0], c[0]);
+        if !a.mirrored {
+            prop_assert_eq!(Se2::kernel_coords(&a.r)[0], c[0]);
+        }
     }
 }
 

@@ -184,7 +184,12 @@ fn partial_e2_adds_mirrored_copies_when_the_mirror_is_kept() {
         .chunks(4)
         .zip(s.elements.mirror_values().unwrap().chunks(4))
     {
-        assert_eq!(row[..2], row[2..]);
+        // The mirrored elements are the reference's (r_i, -1): (-r_i mod 2π, -1) in
+        // pgcnn's parameterisation.
+        for i in 0..2 {
+            let turn = (row[i] + row[2 + i]).rem_euclid(TAU);
+            assert!(turn.min(TAU - turn) < 1e-12, "{row:?}");
+        }
         assert_eq!(m, &[1.0, 1.0, -1.0, -1.0]);
     }
     let gates = s.gates.unwrap();
@@ -262,9 +267,11 @@ fn partial_e2_discrete_combines_rotation_and_mirror_gates() {
         .sample(None, KeepMode::Sample { temperature: 0.5 }, &mut rng)
         .unwrap();
     let kept = [0.0, FRAC_PI_2, 3.0 * FRAC_PI_2];
+    // Mirrored: (-r_i mod 2π, -1), in the same order (docs/math.md §3).
+    let mirrored = [0.0, TAU - FRAC_PI_2, TAU - 3.0 * FRAC_PI_2];
     assert_eq!(
         s.elements.rotation_values(),
-        [kept, kept].concat().as_slice()
+        [kept, mirrored].concat().as_slice()
     );
     assert_eq!(
         s.elements.mirror_values().unwrap(),

@@ -48,8 +48,16 @@ fn deterministic_grids_are_cn_and_dn() {
         None,
         &mut rng,
     );
+    // D4 in the reference's order: the rotations, then the mirrored elements
+    // (-r_i mod 2π, -1) (docs/math.md §3).
     let quarter = [0.0, FRAC_PI_2, PI, 3.0 * FRAC_PI_2];
-    assert_eq!(e2.rotation_values(), [quarter, quarter].concat().as_slice());
+    let mirrored = [0.0, TAU - FRAC_PI_2, TAU - PI, TAU - 3.0 * FRAC_PI_2];
+    assert_eq!(
+        e2.rotation_values(),
+        [quarter, mirrored].concat().as_slice()
+    );
+    assert_eq!(mirrored[1], 3.0 * FRAC_PI_2);
+    assert_eq!(mirrored[3], FRAC_PI_2);
     assert_eq!(
         e2.mirror_values().unwrap(),
         &[1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0]
@@ -98,10 +106,13 @@ fn random_draws_are_stratified_with_one_offset_per_draw() {
     firsts.sort_by(f64::total_cmp);
     firsts.dedup();
     assert_eq!(firsts.len(), 6, "every batch element gets its own draw");
-    // E(2): both mirrors share the draw's rotations.
+    // E(2): the mirrored half holds the draw's rotations negated (mod 2π).
     let e2 = sample(GroupKind::E2, 6, SamplingMethod::Random, None, &mut rng);
     let r = e2.rotation_values();
-    assert_eq!(r[..3], r[3..]);
+    for i in 0..3 {
+        let turn = (r[i] + r[3 + i]).rem_euclid(TAU);
+        assert!(turn.min(TAU - turn) < 1e-12, "{r:?}");
+    }
     assert!(r[0] < TAU / 3.0);
     assert_eq!(
         e2.mirror_values().unwrap(),

@@ -203,10 +203,22 @@ fn element_sets_a_transformation_leaves_are_an_error() {
         "stratified grids are closed under quarter turns"
     );
     assert!(
+        Transformation::mirror().sample_permutation(&random).is_ok(),
+        "and, their mirrored half being (-r_i, -1), under the mirror"
+    );
+    let unpaired = Elements::<Reference, f64>::from_values(
+        &BK,
+        GroupKind::E2,
+        &[0.3, 0.3],
+        Some(&[1.0, -1.0]),
+        None,
+    )
+    .unwrap();
+    assert!(
         Transformation::mirror()
-            .sample_permutation(&random)
+            .sample_permutation(&unpaired)
             .is_err(),
-        "but not under the mirror"
+        "(0.3, +1) and (0.3, -1) are not closed under the mirror"
     );
     let t2 = Elements::<Reference, f64>::identity(&BK, GroupKind::T2).unwrap();
     assert!(Transformation::rot90(1).sample_permutation(&t2).is_err());

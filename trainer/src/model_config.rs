@@ -91,7 +91,7 @@ pub fn model_config(
 }
 
 /// The settings every convolution shares (channels are set per layer by the model).
-fn conv_config(config: &Config) -> Result<ConvConfig> {
+pub fn conv_config(config: &Config) -> Result<ConvConfig> {
     let g = &config.base_group;
     let (group, no_samples, sampling) = match g.name {
         // The reference's T(2): SE(2) with one deterministic sample (see the module docs).

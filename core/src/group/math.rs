@@ -68,7 +68,9 @@ pub trait Group {
     /// The matrix `A(a)` acting on `(y, x)`; `A(a·b) = A(a)·A(b)`.
     fn action_matrix(a: &Self::Element) -> Matrix2;
     /// The coordinates the kernel net sees for a relative element (docs/math.md §2): the
-    /// rotation as `r/π - 1` in [-1, 1), then the mirror as ±1; `stabiliser_dim()` values.
+    /// rotation as `ρ/π - 1` in [-1, 1), then the mirror as ±1; `stabiliser_dim()` values.
+    /// `ρ` is the element's rotation in the reference implementation's parameterisation:
+    /// `r` for SO(2), `m·r mod 2π` for O(2) (its `(r, m)` is pgcnn's `(m·r, m)`).
     fn kernel_coords(a: &Self::Element) -> Vec<f64>;
     /// Elements worth testing every property on (in the spirit of escnn's
     /// `testing_elements`): the multiples of 90° (with both mirrors for E(2)), which map
@@ -219,7 +221,7 @@ impl Group for E2 {
         [[c, m * s], [-s, m * c]]
     }
     fn kernel_coords(a: &RotoReflection) -> Vec<f64> {
-        vec![wrap_angle(a.r) / PI - 1.0, a.m()]
+        vec![wrap_angle(a.m() * a.r) / PI - 1.0, a.m()]
     }
     fn testing_elements(rng: &mut Rng, extra: usize) -> Vec<RotoReflection> {
         let mut v = Vec::new();

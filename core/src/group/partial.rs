@@ -6,7 +6,7 @@ use super::bernoulli::{
     logistic_noise, relaxed_bernoulli, straight_through, KeepDraw, KeepParameterisation,
 };
 use super::concat::concat_last;
-use super::sampling::{rotation_grid, SamplingMethod};
+use super::sampling::{mirrored_rotation, rotation_grid, SamplingMethod};
 use super::{Elements, GroupKind};
 use crate::autodiff::Param;
 use crate::backend::Backend;
@@ -375,43 +375,47 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
         // Beside each tensor of angles, its values on the host (equal bit for bit), so
         // that the elements need not read them back: on a GPU every read waits for all
         // queued work.
-        let (rotations, host, rotation_gates, n) = match (&self.theta, &self.rotation_logits) {
-            (Some(theta), _) => {
-                let theta_value = theta.tensor().to_scalar()?;
-                let n_prime = rotation_count(self.n_r, Element::to_f64(theta_value))?;
-                // The most likely pass takes the grid as it is; a sampled one shifts it.
-                let offsets: Vec<f64> = match mode {
-                    KeepMode::Sample { .. } => (0..rows).map(|_| rng.uniform()).collect(),
-                    KeepMode::MostLikely => vec![0.0; rows],
-                };
-                let r = partial_rotations(theta.tensor(), n_prime, &offsets, batch.is_some())?;
-                let host = partial_rotation_values(theta_value, n_prime, &offsets);
-                (r, host, None, n_prime)
-            }
-            (None, logits) => {
-                let grid = rotation_grid(self.n_r, 0.0);
-                let (keep, gates) = match logits {
-                    Some(l) => self.decide(l, mode, rng)?,
-                    None => (Vec::new(), None),
-                };
-                // The identity (index 0) is always kept.
-                let kept: Vec<usize> = (0..self.n_r).filter(|&i| i == 0 || keep[i - 1]).collect();
-                let values: Vec<f64> = (0..rows)
-                    .flat_map(|_| kept.iter().map(|&i| grid[i]))
-                    .collect();
-                let dims = match batch {
-                    Some(b) => vec![b, kept.len()],
-                    None => vec![kept.len()],
-                };
-                let host: Vec<E> = values.iter().map(|&v| E::from_f64(v)).collect();
-                let r = Tensor::from_slice(&backend, &host, dims)?;
-                let gates = match gates {
-                    Some(g) => Some(select_gates(&g, &kept)?),
-                    None => None,
-                };
-                (r, host, gates, kept.len())
-            }
-        };
+        // The fifth value: the angles in f64 when they are constants (the discrete grid),
+        // None when they carry θ's gradient.
+        let (rotations, host, rotation_gates, n, constant) =
+            match (&self.theta, &self.rotation_logits) {
+                (Some(theta), _) => {
+                    let theta_value = theta.tensor().to_scalar()?;
+                    let n_prime = rotation_count(self.n_r, Element::to_f64(theta_value))?;
+                    // The most likely pass takes the grid as it is; a sampled one shifts it.
+                    let offsets: Vec<f64> = match mode {
+                        KeepMode::Sample { .. } => (0..rows).map(|_| rng.uniform()).collect(),
+                        KeepMode::MostLikely => vec![0.0; rows],
+                    };
+                    let r = partial_rotations(theta.tensor(), n_prime, &offsets, batch.is_some())?;
+                    let host = partial_rotation_values(theta_value, n_prime, &offsets);
+                    (r, host, None, n_prime, None)
+                }
+                (None, logits) => {
+                    let grid = rotation_grid(self.n_r, 0.0);
+                    let (keep, gates) = match logits {
+                        Some(l) => self.decide(l, mode, rng)?,
+                        None => (Vec::new(), None),
+                    };
+                    // The identity (index 0) is always kept.
+                    let kept: Vec<usize> =
+                        (0..self.n_r).filter(|&i| i == 0 || keep[i - 1]).collect();
+                    let values: Vec<f64> = (0..rows)
+                        .flat_map(|_| kept.iter().map(|&i| grid[i]))
+                        .collect();
+                    let dims = match batch {
+                        Some(b) => vec![b, kept.len()],
+                        None => vec![kept.len()],
+                    };
+                    let host: Vec<E> = values.iter().map(|&v| E::from_f64(v)).collect();
+                    let r = Tensor::from_slice(&backend, &host, dims)?;
+                    let gates = match gates {
+                        Some(g) => Some(select_gates(&g, &kept)?),
+                        None => None,
+                    };
+                    (r, host, gates, kept.len(), Some(values))
+                }
+            };
         // 2. The mirror (E(2)): the rotations once more, with m = -1, when it is kept.
         let mirror = match &self.mirror_logit {
             Some(l) => Some(self.decide(l, mode, rng)?),
@@ -432,12 +436,32 @@ impl<B: Backend, E: Element> PartialEquivariance<B, E> {
                 };
                 let mirrors = Tensor::from_f64s(&backend, &m_rows, dims)?;
                 let (rotations, host) = if with_mirror {
-                    // Each row's n angles, then the same n again.
+                    // Each row's n angles r_i, then the mirrored elements' -r_i: the
+                    // reference's (r_i, -1) in pgcnn's parameterisation (docs/math.md §3).
+                    // Constant grids wrap into [0, 2π) as the full group's samples do;
+                    // θ's angles are negated exactly, so that the gradient passes.
+                    let (negated, negated_host) = match &constant {
+                        Some(values) => {
+                            let h: Vec<E> = values
+                                .iter()
+                                .map(|&v| E::from_f64(mirrored_rotation(v)))
+                                .collect();
+                            (
+                                Tensor::from_slice(&backend, &h, rotations.dims().to_vec())?,
+                                h,
+                            )
+                        }
+                        None => (
+                            rotations.mul_scalar(-E::one())?,
+                            host.iter().map(|&v| -v).collect(),
+                        ),
+                    };
                     let host = host
                         .chunks(n)
-                        .flat_map(|row| row.iter().chain(row))
+                        .zip(negated_host.chunks(n))
+                        .flat_map(|(row, neg)| row.iter().chain(neg))
                         .copied();
-                    (concat_last(&[&rotations, &rotations])?, host.collect())
+                    (concat_last(&[&rotations, &negated])?, host.collect())
                 } else {
                     (rotations, host)
                 };

@@ -44,9 +44,12 @@ fn common_batch<B: Backend, E: Element>(
 /// (h) and input elements `inp` (g): `[Nout, Nin, s]`, or `[B, Nout, Nin, s]` when either
 /// side is batched (the other is shared by the batch).
 ///
-/// The rotation part is `r/π - 1` with `r = m_h·(r_g - r_h) mod 2π` (so in [-1, 1)); for
-/// E(2) the mirror part `m_h·m_g` follows. Both sides' angles pass their gradients; the
-/// mod adds constants. This is the pointwise group convolution's kernel-net input, and
+/// The rotation part is `ρ/π - 1` with `ρ = m_g·(r_g - r_h) mod 2π` (so in [-1, 1)); for
+/// E(2) the mirror part `m_h·m_g` follows. `ρ` is the rotation of `h⁻¹·g` written in the
+/// reference implementation's parameterisation of O(2), so that kernel nets trained there
+/// mean the same here (docs/math.md §2; in pgcnn's own parameterisation the rotation of
+/// `h⁻¹·g` is `m_h·(r_g - r_h)`; both are functions of `h⁻¹·g` alone, hence equivariant).
+/// Both sides' angles pass their gradients; the mod adds constants. This is the pointwise group convolution's kernel-net input, and
 /// the last `s` coordinates of [`group_conv_coords`]. T(2) gives an empty last axis.
 pub fn relative_coords<B: Backend, E: Element>(
     out: &Elements<B, E>,
@@ -73,7 +76,7 @@ pub fn relative_coords<B: Backend, E: Element>(
             let h = out.element(b.min(out.batch().unwrap_or(1) - 1), n)?;
             for j in 0..n_in {
                 let g = inp.element(b.min(inp.batch().unwrap_or(1) - 1), j)?;
-                let d = (E::from_f64(g.r) - E::from_f64(h.r)) * E::from_f64(h.m());
+                let d = (E::from_f64(g.r) - E::from_f64(h.r)) * E::from_f64(g.m());
                 offsets.push(wrap_offset(d, tau));
                 mirror_products.push(h.m() * g.m());
             }
@@ -88,8 +91,8 @@ pub fn relative_coords<B: Backend, E: Element>(
     let h = with_axis(out.rotations(), 1)?; // [.., Nout, 1]
     let g = with_axis(inp.rotations(), 2)?; // [.., 1, Nin]
     let mut rel = g.sub(&h)?;
-    if let Some(m) = out.mirrors() {
-        rel = rel.mul(&with_axis(m, 1)?)?;
+    if let Some(m) = inp.mirrors() {
+        rel = rel.mul(&with_axis(m, 2)?)?;
     }
     let rel = rel.add(&Tensor::from_slice(backend, &offsets, dims.clone())?)?;
     let rot = rel

@@ -27,16 +27,34 @@ pub fn rotation_grid(n: usize, offset: f64) -> Vec<f64> {
 }
 
 /// Host values of one draw of `n_r` rotations, laid out for `kind`: for E(2) the
-/// rotations twice (m = +1 then m = -1) with their mirrors.
+/// rotations `r_i` with m = +1, then the mirrored elements `(-r_i mod 2π, -1)`.
+///
+/// The mirrored half is the reference implementation's `(r_i, -1)` written in pgcnn's
+/// parameterisation (its element `(r, m)` is pgcnn's `(m·r, m)`), so the samples come in
+/// the reference's order: for the deterministic D4 grid (0,+1), (π/2,+1), (π,+1),
+/// (3π/2,+1), (0,-1), (3π/2,-1), (π,-1), (π/2,-1) (docs/math.md §3).
 pub(crate) fn lay_out(kind: GroupKind, rotations: &[f64]) -> (Vec<f64>, Option<Vec<f64>>) {
     if kind.has_mirrors() {
         let n = rotations.len();
         let mut r = rotations.to_vec();
-        r.extend_from_slice(rotations);
+        r.extend(rotations.iter().map(|&v| mirrored_rotation(v)));
         let m = (0..2 * n).map(|i| if i < n { 1.0 } else { -1.0 }).collect();
         (r, Some(m))
     } else {
         (rotations.to_vec(), None)
+    }
+}
+
+/// The rotation pgcnn gives the mirrored sample paired with rotation `r`: `-r mod 2π`,
+/// in [0, 2π) (0 stays 0, not 2π).
+pub(crate) fn mirrored_rotation(r: f64) -> f64 {
+    // `%` keeps the sign of its left side; `+ 0.0` turns -0.0 into 0.0.
+    let v = (-r) % TAU;
+    let v = if v < 0.0 { v + TAU } else { v };
+    if v >= TAU {
+        0.0
+    } else {
+        v + 0.0
     }
 }
 

@@ -28,6 +28,7 @@
 //! | `pgcnn.config` | the run's full configuration as TOML text |
 //! | `pgcnn.crc32.<tensor name>` | the CRC-32 (IEEE, as gzip's) of the tensor's bytes, 8 lowercase hexadecimal digits; one per tensor |
 //! | `pgcnn.version` | the version of pgcnn that wrote the file |
+//! | `pgcnn.o2_convention` | `reference`: E(2) weights use the reference implementation's kernel-net coordinate and sample order; an E(2) model in a file without it is refused |
 //! | `optim.algorithm`, `optim.step_count`, `optim.positions`, `optim.slots`, `optim.<position>.step` | optimiser counters ([`Checkpoint::put_optimizer_state`]) |
 //! | `schedule.iteration`, `schedule.epoch`, `schedule.plateau.*` | learning-rate schedule progress ([`Checkpoint::put_schedule_state`]) |
 //! | `rng.<name>` | an RNG state: four u64 as decimal numbers separated by commas ([`Checkpoint::set_rng`]) |
@@ -77,6 +78,13 @@ pub const FORMAT_VERSION_UNCHECKED: &str = "1";
 pub const CONFIG_KEY: &str = "pgcnn.config";
 /// Metadata key of the pgcnn version that wrote the file (set by [`Checkpoint::new`]).
 pub const VERSION_KEY: &str = "pgcnn.version";
+/// Metadata key of the E(2) conventions the weights were trained with (set by
+/// [`Checkpoint::new`] to [`O2_CONVENTION`]). Files without it were written before pgcnn
+/// took the reference implementation's E(2) kernel-net coordinate and sample order
+/// (docs/math.md §11): their E(2) models would compute something else now.
+pub const O2_CONVENTION_KEY: &str = "pgcnn.o2_convention";
+/// The value of [`O2_CONVENTION_KEY`]: the reference's conventions.
+pub const O2_CONVENTION: &str = "reference";
 
 /// One tensor of a checkpoint: a name, a shape and its values in row-major order.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +152,7 @@ impl Checkpoint {
             VERSION_KEY.to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
         );
+        metadata.insert(O2_CONVENTION_KEY.to_string(), O2_CONVENTION.to_string());
         Checkpoint {
             config_toml: config_toml.into(),
             metadata,

@@ -9,5 +9,5 @@ mod streams;
 
 pub use data::load_data;
 pub use progress::batches_bar;
-pub use restore::restore_model;
+pub use restore::{restore_model, store_model};
 pub use streams::{eval_seed, INIT_STREAM, STEP_STREAM};

@@ -9,10 +9,10 @@
 //! and the run's `--max-steps`.
 
 use crate::checkpoint::Checkpoint;
-use crate::common::restore_model;
+use crate::common::{restore_model, store_model};
 use anyhow::{Context, Result};
 use pgcnn_core::layers::LayerParams;
-use pgcnn_core::models::{BufferValue, Model};
+use pgcnn_core::models::Model;
 use pgcnn_core::rng::Rng;
 use pgcnn_core::{Backend, Optimizer, Schedule};
 
@@ -63,14 +63,7 @@ pub fn snapshot<B: Backend>(
     progress: &RunProgress,
 ) -> Result<Checkpoint> {
     let mut ck = Checkpoint::new(config_toml);
-    let names = model.param_names();
-    ck.put_params(names.iter().zip(model.params()))?;
-    for (name, value) in model.buffers() {
-        match value {
-            BufferValue::Tensor(t) => ck.put_tensor(&name, &t)?,
-            BufferValue::Count(c) => ck.set_u64(&format!("buffer.{name}"), c),
-        }
-    }
+    store_model(&mut ck, model)?;
     let state = optimizer.export_state(model.params())?;
     ck.put_optimizer_state(&state)?;
     ck.put_schedule_state(&schedule.export_state());
