@@ -13,6 +13,7 @@ pub mod device;
 pub mod eval;
 pub mod evaluation;
 pub mod heap_policy;
+pub mod interop;
 pub mod metrics;
 pub mod model_config;
 pub mod report;
