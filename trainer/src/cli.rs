@@ -56,6 +56,12 @@ pub enum Command {
     /// Evaluate a checkpoint: test accuracy and, with --rotations/--angles/--mirror, the
     /// accuracy and logit invariance error under rotated and mirrored inputs.
     Eval(crate::eval::EvalArgs),
+    /// Import a model trained by the reference implementation (the authors' PyTorch
+    /// code): reads the state_dict torch.save wrote, maps every name and shape onto the
+    /// configured pgcnn model (a name or shape that does not fit is an error naming it)
+    /// and writes a pgcnn checkpoint for eval, train --init-from and export. No Python
+    /// needed. Example: pgcnn import saved/model.pt --preset rotmnist_se2_partial.
+    Import(crate::interop::import::ImportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -241,6 +247,7 @@ fn run_command(command: Command, threads: usize) -> Result<()> {
         }
         Command::Bench(args) => bench(args, threads),
         Command::Eval(args) => crate::eval::eval_command(args),
+        Command::Import(args) => crate::interop::import::import_command(args),
     }
 }
 

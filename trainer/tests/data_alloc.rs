@@ -4,6 +4,7 @@
 //! function, so no other test allocates concurrently.
 
 mod data_support;
+mod torch_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
@@ -12,6 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use data_support::{gzip, idx_images, idx_labels};
 use pgcnn::data::{
     parse_amat_bytes, parse_cifar, parse_idx_images, parse_idx_labels, parse_stl10, CifarKind,
+};
+use pgcnn::interop::torch_pt::parse_state_dict;
+use torch_support::{
+    floats, globals_sharing_a_name, nested_through_memo, tensor_pickle, torch_zip,
+    zip64_claiming_all_entries,
 };
 
 struct Counting;
@@ -92,6 +98,43 @@ fn pcam_cases() -> Vec<Case<'static>> {
     cases
 }
 
+/// PyTorch checkpoints (`pgcnn::interop::torch_pt`): views that claim far more values than
+/// their storage holds, an archive whose end record claims 2^64 − 1 entries, and pickles
+/// that would blow up in a reader that copies what the memo shares.
+fn torch_cases() -> Vec<Case<'static>> {
+    let six = floats(&[0.0; 6]);
+    let view = |size: &'static [i32], stride: &'static [i32]| {
+        let file = torch_zip(&tensor_pickle(6, 0, size, stride), &[("0", &six)]);
+        Box::new(move || largest_allocation(|| parse_state_dict(&file))) as Box<dyn Fn() -> usize>
+    };
+    let nested = torch_zip(&nested_through_memo(40), &[]);
+    let globals = torch_zip(&globals_sharing_a_name(64 << 10, 5000), &[]);
+    let zip64 =
+        zip64_claiming_all_entries(torch_zip(&tensor_pickle(6, 0, &[6], &[1]), &[("0", &six)]));
+    vec![
+        (
+            "PyTorch: a view of 2^40 values over 6",
+            view(&[1 << 20, 1 << 20], &[0, 0]),
+        ),
+        (
+            "PyTorch: a view whose size overflows",
+            view(&[i32::MAX, i32::MAX, i32::MAX], &[1, 1, 1]),
+        ),
+        (
+            "PyTorch: a list nested 40 deep through the memo",
+            Box::new(move || largest_allocation(|| parse_state_dict(&nested))),
+        ),
+        (
+            "PyTorch: one 64 KiB name in 5,000 globals",
+            Box::new(move || largest_allocation(|| parse_state_dict(&globals))),
+        ),
+        (
+            "PyTorch: a zip64 record claiming 2^64 - 1 entries",
+            Box::new(move || largest_allocation(|| parse_state_dict(&zip64))),
+        ),
+    ]
+}
+
 #[test]
 fn hostile_inputs_fail_without_large_allocations() {
     const LIMIT: usize = 1 << 20;
@@ -165,6 +208,7 @@ fn hostile_inputs_fail_without_large_allocations() {
             }),
         ),
     ];
+    let cases: Vec<Case> = cases.into_iter().chain(torch_cases()).collect();
     #[cfg(feature = "pcam")]
     let cases: Vec<Case> = cases.into_iter().chain(pcam_cases()).collect();
     for (what, run) in cases {
