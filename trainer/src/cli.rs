@@ -13,7 +13,7 @@ use crate::threads::{configure_threads, on_pool};
 use crate::train::{
     install_interrupt_handler, train, ExistingRun, Interrupted, Start, TrainOptions,
 };
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -168,6 +168,12 @@ pub struct TrainArgs {
     /// time: another one writing DIR is an error naming its pid.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "set", "seed", "out", "overwrite", "eval_draws", "eval_mode"])]
     pub resume: Option<PathBuf>,
+    /// Fine-tune: start a new run from the weights (and batch-norm statistics) of this
+    /// checkpoint, a run's best.safetensors or one written by `pgcnn import`. The run's
+    /// config is the checkpoint's, with --config and --set applied over it (the model's
+    /// shape must stay the same); the optimiser and schedules start afresh.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resume", "preset"])]
+    pub init_from: Option<PathBuf>,
     /// Where datasets are read from (default: the embedded MNIST digits, for the
     /// MNIST-based datasets).
     #[arg(long, value_name = "DIR")]
@@ -253,6 +259,7 @@ fn run_command(command: Command, threads: usize) -> Result<()> {
 
 fn train_command(args: TrainArgs) -> Result<()> {
     let progress = !args.no_progress && std::io::stderr().is_terminal();
+    let mut init_from = None;
     let (config, out, start) = if let Some(dir) = args.resume {
         // The config comes from the checkpoint; this one is a placeholder replaced there.
         let start = Start::Resume {
@@ -281,8 +288,28 @@ fn train_command(args: TrainArgs) -> Result<()> {
                 toml::Value::String(mode.clone())
             ));
         }
-        let config = build_config(preset.as_deref(), args.config.as_deref(), &overrides)?;
-        let name = preset.unwrap_or_else(|| {
+        let (config, init) = match &args.init_from {
+            Some(path) => {
+                let (config, ck) = fine_tuning_config(path, args.config.as_deref(), &overrides)?;
+                (config, Some(ck))
+            }
+            None => (
+                build_config(preset.as_deref(), args.config.as_deref(), &overrides)?,
+                None,
+            ),
+        };
+        init_from = init;
+        let preset = if args.init_from.is_some() {
+            None
+        } else {
+            preset
+        };
+        let name = args
+            .init_from
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map(|s| format!("{}-finetuned", s.to_string_lossy()));
+        let name = name.or(preset).unwrap_or_else(|| {
             args.config
                 .as_deref()
                 .and_then(|p| p.file_stem())
@@ -313,6 +340,7 @@ fn train_command(args: TrainArgs) -> Result<()> {
         device: args.device,
         max_steps: args.max_steps,
         progress,
+        init_from,
     })?;
     let (summary, out) = (run.summary, run.out);
     println!(
@@ -326,6 +354,25 @@ fn train_command(args: TrainArgs) -> Result<()> {
         })
     );
     Ok(())
+}
+
+/// The config of a run fine-tuned from `path`: the checkpoint's own, with `file` and
+/// `overrides` applied over it; and the checkpoint.
+fn fine_tuning_config(
+    path: &std::path::Path,
+    file: Option<&std::path::Path>,
+    overrides: &[String],
+) -> Result<(crate::config::Config, crate::checkpoint::Checkpoint)> {
+    let ck = crate::checkpoint::Checkpoint::load(path)
+        .map_err(|e| anyhow::anyhow!("--init-from {}: {e}", path.display()))?;
+    let mut config = crate::config::Config::from_toml_str(&ck.config_toml)
+        .with_context(|| format!("the config stored in {}", path.display()))?;
+    if let Some(f) = file {
+        config = config.merge_file(f)?;
+    }
+    config.apply_overrides(overrides)?;
+    config.validate()?;
+    Ok((config, ck))
 }
 
 fn presets_command(args: PresetsArgs) -> Result<()> {

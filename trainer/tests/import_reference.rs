@@ -159,6 +159,73 @@ fn bad_import_requests_are_clean_errors() {
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
 }
 
+/// An imported model fine-tunes with `pgcnn train --init-from`: with a vanishing
+/// learning rate the run's weights stay the imported ones; a config whose model differs
+/// is an error.
+#[test]
+fn an_imported_model_fine_tunes_from_its_weights() {
+    let dir = tempfile_dir("import_finetune");
+    let (_, _, sets) = expected("ckresnet_se2");
+    let imported = dir.join("imported.safetensors");
+    import("ckresnet_se2", &sets, &imported).assert_ok();
+    let run_dir = dir.join("run");
+    let file = imported.display().to_string();
+    let out = run_dir.display().to_string();
+    run(pgcnn(&[
+        "train",
+        "--init-from",
+        &file,
+        "--set",
+        "train.lr=1e-30",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        &out,
+    ]))
+    .assert_ok();
+    let before = Checkpoint::load(&imported).unwrap();
+    let after = Checkpoint::load(&run_dir.join("last.safetensors")).unwrap();
+    for name in [
+        "lift.kernel_net.layers.0.weight",
+        "head.weight",
+        "blocks.1.conv2.bias",
+    ] {
+        let (a, b) = (
+            &before.require_tensor(name).unwrap().data,
+            &after.require_tensor(name).unwrap().data,
+        );
+        assert_eq!(a.len(), b.len(), "{name}");
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-20 + 1e-6 * x.abs(),
+                "{name}: {x} became {y}"
+            );
+        }
+    }
+    run(pgcnn(&[
+        "train",
+        "--init-from",
+        &file,
+        "--set",
+        "net.no_hidden=16",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        &dir.join("wide").display().to_string(),
+    ]))
+    .assert_clean_error(&["--init-from", "does not fit"]);
+}
+
 fn tempfile_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pgcnn-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -44,6 +44,9 @@ pub struct TrainOptions {
     pub max_steps: Option<usize>,
     /// Draw a progress bar (stderr, only when it is a terminal).
     pub progress: bool,
+    /// A new run starts from this checkpoint's weights and batch-norm statistics
+    /// (fine-tuning; `--init-from`) instead of a fresh initialisation.
+    pub init_from: Option<Checkpoint>,
 }
 
 /// How a training run starts.
@@ -178,8 +181,13 @@ impl<B: Backend> Trainer<B> {
             [train.height, train.width],
         )?;
         let seed = config.seed;
-        let model = Model::<B, f32>::new(&backend, &mcfg, &mut Rng::seed(seed ^ INIT_STREAM))
+        let mut model = Model::<B, f32>::new(&backend, &mcfg, &mut Rng::seed(seed ^ INIT_STREAM))
             .context("building the model")?;
+        if let Some(ck) = &opts.init_from {
+            restore_model(ck, &mut model).context(
+                "--init-from: the checkpoint does not fit the model this config describes",
+            )?;
+        }
         let optimizer = build_optimizer(&config, &model)?;
         let batches = train.len().div_ceil(config.train.batch_size).max(1);
         let iters_per_epoch = opts.max_steps.map_or(batches, |m| m.clamp(1, batches));

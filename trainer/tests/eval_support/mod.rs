@@ -38,6 +38,7 @@ pub fn train_tiny(name: &str, overrides: &[&str]) -> PathBuf {
         device: DeviceRequest::Cpu.into(),
         max_steps: Some(2),
         progress: false,
+        init_from: None,
     })
     .unwrap();
     out
