@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
         let numel = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         assert_eq!(numel, Some(t.data.len()), "{}: shape {:?}", t.name, t.shape);
         assert!(names.insert(t.name.as_str()), "{} twice", t.name);
-        assert!(std::ptr::eq(sd.get(&t.name).expect("get finds it"), t), "{}", t.name);
+        assert!(
+            std::ptr::eq(sd.get(&t.name).expect("get finds it"), t),
+            "{}",
+            t.name
+        );
         total += t.data.len();
     }
     assert_eq!(sd.len(), sd.tensors().len());
@@ -34,6 +38,10 @@ fuzz_target!(|data: &[u8]| {
         data.len()
     );
     for s in sd.skipped() {
-        assert!(sd.get(&s.name).is_none(), "{} is skipped and a tensor", s.name);
+        assert!(
+            sd.get(&s.name).is_none(),
+            "{} is skipped and a tensor",
+            s.name
+        );
     }
 });
