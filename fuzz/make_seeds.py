@@ -51,6 +51,36 @@ def amat_line(salt: int, label: int, style: str) -> str:
     return " ".join(values)
 
 
+TORCH_FIXTURES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "trainer", "tests", "fixtures", "torch",
+)
+
+
+def zero_crcs(data: bytes) -> bytes:
+    """A zip archive with the CRC-32 field of every local and central header zeroed (the
+    torch_pt reader then checks no CRC, so the fuzzer's changes to the pickle and the
+    storages are not all stopped by a checksum)."""
+    out = bytearray(data)
+    for sig, at in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
+        start = out.find(sig)
+        while start >= 0:
+            out[start + at : start + at + 4] = bytes(4)
+            start = out.find(sig, start + 4)
+    return bytes(out)
+
+
+def torch_seeds():
+    """The torch_pt seeds: valid checkpoints written by torch (the reader's fixtures, made
+    by scripts/interop/make_torch_fixtures.py), some also with their CRCs zeroed."""
+    for name in ["state_dict.pt", "reference_style.pt", "parameters.pt", "proto4.pt", "big_endian.pt"]:
+        with open(os.path.join(TORCH_FIXTURES, name), "rb") as f:
+            data = f.read()
+        yield "torch_pt", name, data
+        if name in ("parameters.pt", "proto4.pt", "big_endian.pt"):
+            yield "torch_pt", name.replace(".pt", "-nocrc.pt"), zero_crcs(data)
+
+
 def seeds():
     yield "idx_images", "3x4x5.idx", idx_images(3, 4, 5)
     yield "idx_images", "1x28x28.idx", idx_images(1, 28, 28, 1)
@@ -83,6 +113,8 @@ def seeds():
 
     yield "stl10", "label1.pair", pair(pattern(3 * 96 * 96, 6), bytes([1]))
     yield "stl10", "label10.pair", pair(pattern(3 * 96 * 96, 7), bytes([10]))
+
+    yield from torch_seeds()
 
 
 def main():

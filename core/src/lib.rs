@@ -30,6 +30,8 @@ pub mod group;
 pub mod kernel;
 pub mod layers;
 pub mod models;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 mod ops;
 pub mod optim;
 pub mod reference;
@@ -49,3 +51,8 @@ pub use ops::{Conv2dOptions, Padding};
 pub use optim::{clip_grad_norm, Optimizer, ParamGroup, Schedule};
 pub use shape::Shape;
 pub use tensor::Tensor;
+
+/// The [ndarray](https://docs.rs/ndarray) crate the conversions of [`ndarray_interop`] are
+/// written against (cargo feature `ndarray`), so that callers name the same version.
+#[cfg(feature = "ndarray")]
+pub use ndarray;

@@ -18,7 +18,7 @@
 //! | --- | --- |
 //! | `data.pkl` | `obj`, pickled (protocol 2); each tensor is a call of `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` whose storage is a persistent id `('storage', torch.FloatStorage, key, location, numel)` |
 //! | `data/<key>` | one storage: `numel` elements, raw, little-endian, stored uncompressed |
-//! | `byteorder` | `little` or `big` (torch ≥ 2.1; absent means little) |
+//! | `byteorder` | `little` or `big` (written by recent torch, 2.15 among them; absent means little) |
 //! | `version`, `.data/...` | format version and ids, not needed here |
 //!
 //! A state dict is an `OrderedDict` of names to tensors (parameters and buffers, e.g. a

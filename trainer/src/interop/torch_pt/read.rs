@@ -63,7 +63,7 @@ fn parse(bytes: &[u8]) -> Result<StateDict, Problem> {
     let prefix = find_prefix(&archive)?;
 
     let big_endian = match archive.entry(&format!("{prefix}byteorder")) {
-        None => false, // written only since torch 2.1; before, always little-endian
+        None => false, // older torch wrote none, and wrote little-endian storages
         Some(e) => match archive.read(e)? {
             b"little" => false,
             b"big" => true,
