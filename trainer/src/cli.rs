@@ -56,6 +56,11 @@ pub enum Command {
     /// Evaluate a checkpoint: test accuracy and, with --rotations/--angles/--mirror, the
     /// accuracy and logit invariance error under rotated and mirrored inputs.
     Eval(crate::eval::EvalArgs),
+    /// Write a trained model as a plain CNN in ONNX (--onnx FILE), for runtimes that know
+    /// nothing of groups: each group convolution's kernel sampled once at the elements of
+    /// the most-likely evaluation (recorded in the file's metadata), so its logits are
+    /// those of `pgcnn eval --eval-mode most-likely`. See docs/export.md.
+    Export(crate::export::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -241,6 +246,7 @@ fn run_command(command: Command, threads: usize) -> Result<()> {
         }
         Command::Bench(args) => bench(args, threads),
         Command::Eval(args) => crate::eval::eval_command(args),
+        Command::Export(args) => crate::export::export_command(args),
     }
 }
 
