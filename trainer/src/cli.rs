@@ -62,6 +62,11 @@ pub enum Command {
     /// and writes a pgcnn checkpoint for eval, train --init-from and export. No Python
     /// needed. Example: pgcnn import saved/model.pt --preset rotmnist_se2_partial.
     Import(crate::interop::import::ImportArgs),
+    /// Write a trained model as a plain CNN in ONNX (--onnx FILE), for runtimes that know
+    /// nothing of groups: each group convolution's kernel sampled once at the elements of
+    /// the most-likely evaluation (recorded in the file's metadata), so its logits are
+    /// those of `pgcnn eval --eval-mode most-likely`. See docs/export.md.
+    Export(crate::export::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -254,6 +259,7 @@ fn run_command(command: Command, threads: usize) -> Result<()> {
         Command::Bench(args) => bench(args, threads),
         Command::Eval(args) => crate::eval::eval_command(args),
         Command::Import(args) => crate::interop::import::import_command(args),
+        Command::Export(args) => crate::export::export_command(args),
     }
 }
 

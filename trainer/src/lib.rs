@@ -1,5 +1,5 @@
 //! The pgcnn trainer as a library: the command line, datasets, configs, the training
-//! loop and benchmarks. `main.rs` only calls [`cli::main`], so tests and fuzz targets
+//! loop, benchmarks and the ONNX export. `main.rs` only calls [`cli::main`], so tests and fuzz targets
 //! reach everything here directly.
 
 pub mod bench;
@@ -12,6 +12,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod evaluation;
+pub mod export;
 pub mod heap_policy;
 pub mod interop;
 pub mod metrics;

@@ -692,3 +692,42 @@ fn the_table_lists_exactly_these_tests() {
         "tests without a row: {missing_rows:?}; rows without a test: {missing_tests:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// `pgcnn export`.
+
+/// `pgcnn export SOURCE --onnx TARGET`.
+fn export_to(source: &Path, target: &Path) -> Outcome {
+    let (s, t) = (source.display().to_string(), target.display().to_string());
+    let out = run(pgcnn(&["export", s.as_str(), "--onnx", t.as_str()]));
+    eprintln!("--- export {s} --onnx {t}\n{}", out.stderr);
+    out
+}
+
+#[test]
+fn export_onnx_into_a_missing_directory() {
+    let dir = Scratch::new("export-missing-dir");
+    export_to(&dir.join("run"), &dir.join("nowhere/model.onnx")).assert_clean_error(&[
+        "--onnx",
+        "nowhere/model.onnx",
+        "does not exist",
+    ]);
+    assert!(!dir.join("nowhere").exists());
+}
+
+#[test]
+fn export_of_a_file_that_is_not_a_checkpoint() {
+    let dir = Scratch::new("export-not-ck");
+    let notes = dir.write("notes.txt", b"these are notes, not weights\n");
+    let target = dir.join("model.onnx");
+    export_to(&notes, &target).assert_clean_error(&["notes.txt", "not a valid pgcnn checkpoint"]);
+    assert!(!target.exists());
+}
+
+#[test]
+fn export_of_a_directory_without_a_best_checkpoint() {
+    let dir = Scratch::new("export-empty-dir");
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    export_to(&dir.join("run"), &dir.join("model.onnx"))
+        .assert_clean_error(&["holds no best.safetensors", "last.safetensors"]);
+}

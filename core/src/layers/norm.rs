@@ -40,6 +40,18 @@ impl<B: Backend, E: Element> GroupBatchNorm<B, E> {
             eps: 1e-5,
         })
     }
+    /// γ, `[C]`.
+    pub fn gamma(&self) -> &Tensor<B, E> {
+        self.gamma.tensor()
+    }
+    /// β, `[C]`.
+    pub fn beta(&self) -> &Tensor<B, E> {
+        self.beta.tensor()
+    }
+    /// eps under the square root.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
     /// The running statistics (checkpoints).
     pub fn stats(&self) -> &RunningStats<B, E> {
         &self.stats
@@ -94,6 +106,18 @@ impl<B: Backend, E: Element> GroupLayerNorm<B, E> {
             beta: Param::new(Tensor::zeros(backend, [channels])?),
             eps: 1e-12,
         })
+    }
+    /// γ, `[C]`.
+    pub fn gamma(&self) -> &Tensor<B, E> {
+        self.gamma.tensor()
+    }
+    /// β, `[C]`.
+    pub fn beta(&self) -> &Tensor<B, E> {
+        self.beta.tensor()
+    }
+    /// eps under the square root.
+    pub fn eps(&self) -> f64 {
+        self.eps
     }
     /// Normalises `x` (the same in training and evaluation).
     pub fn forward(&self, x: &GroupMap<B, E>) -> Result<GroupMap<B, E>> {

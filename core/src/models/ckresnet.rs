@@ -67,6 +67,31 @@ impl<B: Backend, E: Element> CKResBlock<B, E> {
         })
     }
 
+    /// The first group convolution.
+    pub fn conv1(&self) -> &GroupConv<B, E> {
+        &self.conv1
+    }
+    /// The second group convolution.
+    pub fn conv2(&self) -> &GroupConv<B, E> {
+        &self.conv2
+    }
+    /// The pointwise shortcut, or `None` for the identity.
+    pub fn shortcut(&self) -> Option<&PointwiseGroupConv<B, E>> {
+        self.shortcut.as_ref()
+    }
+    /// The norm after the residual sum.
+    pub fn norm(&self) -> &Norm<B, E> {
+        &self.norm
+    }
+    /// Whether the block ends with a 2×2 max pool (before its last ReLU).
+    pub fn pools(&self) -> bool {
+        self.pool
+    }
+    /// The elementwise dropout rate between the two convolutions (training only).
+    pub fn dropout(&self) -> f64 {
+        self.dropout
+    }
+
     fn forward(
         &mut self,
         x: &GroupMap<B, E>,
@@ -179,6 +204,45 @@ impl<B: Backend, E: Element> CKResNet<B, E> {
             head,
             backend: backend.clone(),
         })
+    }
+
+    /// The lifting convolution.
+    pub fn lift(&self) -> &LiftingConv<B, E> {
+        &self.lift
+    }
+    /// The norm after the lifting convolution.
+    pub fn lift_norm(&self) -> &Norm<B, E> {
+        &self.lift_norm
+    }
+    /// Whether a 2×2 max pool follows the lifting norm (pool block 0).
+    pub fn lift_pools(&self) -> bool {
+        self.lift_pool
+    }
+    /// The residual blocks, in order.
+    pub fn blocks(&self) -> &[CKResBlock<B, E>] {
+        &self.blocks
+    }
+    /// `last_conv_T2`: the map is averaged over its samples before the last convolution,
+    /// which then runs on the identity alone.
+    pub fn last_is_t2(&self) -> bool {
+        self.last_t2
+    }
+    /// The last group convolution (`valid` padding).
+    pub fn last(&self) -> &GroupConv<B, E> {
+        &self.last
+    }
+    /// The norm after the last convolution.
+    pub fn last_norm(&self) -> &Norm<B, E> {
+        &self.last_norm
+    }
+    /// The learned final pooling over samples × positions, when the config asks for it
+    /// (instead of the global max pool).
+    pub fn final_pool(&self) -> Option<&Linear<B, E>> {
+        self.final_pool.as_ref()
+    }
+    /// The classifier.
+    pub fn head(&self) -> &Linear<B, E> {
+        &self.head
     }
 
     /// Logits `[B, classes]` for images `[B, C, H, W]`.

@@ -28,6 +28,23 @@ pub struct GcnnLayer<B: Backend, E: Element> {
 }
 
 impl<B: Backend, E: Element> GcnnLayer<B, E> {
+    /// The group convolution.
+    pub fn conv(&self) -> &GroupConv<B, E> {
+        &self.conv
+    }
+    /// The norm after it.
+    pub fn norm(&self) -> &Norm<B, E> {
+        &self.norm
+    }
+    /// Whether a 2×2 max pool follows the ReLU.
+    pub fn pools(&self) -> bool {
+        self.pool
+    }
+    /// The channel-dropout rate after the layer (training only; 0 for none).
+    pub fn dropout(&self) -> f64 {
+        self.dropout
+    }
+
     fn forward(
         &mut self,
         x: &GroupMap<B, E>,
@@ -93,6 +110,23 @@ impl<B: Backend, E: Element> Gcnn<B, E> {
             layers,
             head,
         })
+    }
+
+    /// The lifting convolution.
+    pub fn lift(&self) -> &LiftingConv<B, E> {
+        &self.lift
+    }
+    /// The norm after the lifting convolution.
+    pub fn lift_norm(&self) -> &Norm<B, E> {
+        &self.lift_norm
+    }
+    /// The layers, in order.
+    pub fn layers(&self) -> &[GcnnLayer<B, E>] {
+        &self.layers
+    }
+    /// The classifier.
+    pub fn head(&self) -> &Linear<B, E> {
+        &self.head
     }
 
     /// Logits `[B, classes]` for images `[B, C, H, W]`.

@@ -103,6 +103,14 @@ impl<B: Backend, E: Element> Linear<B, E> {
             bias: Param::new(Tensor::from_f64s(backend, &b, [outputs])?),
         })
     }
+    /// W, `[out, in]`.
+    pub fn weight(&self) -> &Tensor<B, E> {
+        self.weight.tensor()
+    }
+    /// b, `[out]`.
+    pub fn bias(&self) -> &Tensor<B, E> {
+        self.bias.tensor()
+    }
     /// `x` `[.., in]` to `[.., out]`.
     pub fn forward(&self, x: &Tensor<B, E>) -> Result<Tensor<B, E>> {
         x.linear(self.weight.tensor(), Some(self.bias.tensor()))
