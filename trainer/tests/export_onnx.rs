@@ -429,6 +429,7 @@ fn trained_run_export_gives_the_most_likely_accuracy() {
         device: DeviceRequest::Cpu.into(),
         max_steps: Some(4),
         progress: false,
+        init_from: None,
     })
     .unwrap();
     check_run(&run, &dir.join("model.onnx"));
